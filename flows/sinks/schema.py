@@ -1,0 +1,79 @@
+"""The output tables' schemas: a documented, versioned contract that dashboards rely on.
+
+Bump SCHEMA_VERSION when a column is renamed, removed or changes type; adding a column is
+backwards compatible and only needs docs/schema.md updated.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+TS = pa.timestamp("us", tz="Asia/Shanghai")
+STR_LIST = pa.list_(pa.string())
+
+KEY = [("run_date", pa.date32()), ("run_id", pa.string())]
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "utterances": pa.schema(KEY + [
+        ("record_id", pa.string()), ("channel", pa.string()), ("created_at", TS),
+        ("turn_index", pa.int32()), ("sentence_index", pa.int32()), ("role", pa.string()),
+        ("text", pa.string()), ("tokens", STR_LIST), ("language", pa.string()),
+        ("sentiment_label", pa.string()), ("sentiment_score", pa.float64()),
+        ("sentiment_confidence", pa.float64()), ("stage", pa.string()),
+        ("stage_confidence", pa.float64()), ("stage_method", pa.string()),
+        ("stage_evidence", pa.string()), ("touchpoint", pa.string()), ("topic_id", pa.int32()),
+        ("signals", STR_LIST),
+    ]),
+    "documents": pa.schema(KEY + [
+        ("record_id", pa.string()), ("channel", pa.string()), ("source_id", pa.string()),
+        ("created_at", TS), ("customer_key", pa.string()), ("industry", pa.string()),
+        ("product", pa.string()), ("region", pa.string()), ("rating", pa.float64()),
+        ("n_turns", pa.int32()), ("n_customer_sentences", pa.int32()), ("language", pa.string()),
+        ("truncated", pa.bool_()), ("sentiment_label", pa.string()),
+        ("sentiment_score", pa.float64()), ("mean_sentiment", pa.float64()),
+        ("peak_end_score", pa.float64()), ("main_stage", pa.string()), ("stages", STR_LIST),
+        ("main_topic", pa.int32()), ("touchpoints", STR_LIST), ("effort_score", pa.float64()),
+        ("effort_transfer", pa.bool_()), ("effort_repeat", pa.bool_()),
+        ("effort_wait", pa.bool_()), ("effort_contacts", pa.bool_()),
+        ("escalation", pa.bool_()), ("churn", pa.bool_()), ("resolution", pa.string()),
+        ("signal_evidence", pa.string()), ("meta", pa.string()),
+    ]),
+    "topics": pa.schema(KEY + [
+        ("topic_id", pa.int32()), ("label", pa.string()), ("keywords", STR_LIST),
+        ("size", pa.int32()), ("representative", STR_LIST), ("stage_mix", pa.string()),
+    ]),
+    "painpoints": pa.schema(KEY + [
+        ("stage", pa.string()), ("topic_id", pa.int32()), ("topic_label", pa.string()),
+        ("volume", pa.int32()), ("share", pa.float64()), ("n_documents", pa.int32()),
+        ("negative_count", pa.int32()), ("negative_share", pa.float64()),
+        ("mean_sentiment", pa.float64()), ("severity", pa.float64()), ("effort", pa.float64()),
+        ("escalation_rate", pa.float64()), ("churn_rate", pa.float64()),
+        ("peak_end", pa.float64()), ("priority", pa.float64()), ("keywords", STR_LIST),
+        ("example_record_ids", STR_LIST),
+    ]),
+    "quarantine": pa.schema(KEY + [
+        ("channel", pa.string()), ("source_file", pa.string()), ("location", pa.string()),
+        ("reason_code", pa.string()), ("reason", pa.string()), ("detail", pa.string()),
+        ("excerpt", pa.string()),
+    ]),
+    "runs": pa.schema(KEY + [
+        ("status", pa.string()), ("started_at", TS), ("finished_at", TS),
+        ("read", pa.int64()), ("processed", pa.int64()), ("quarantined", pa.int64()),
+        ("duplicates", pa.int64()), ("per_channel", pa.string()), ("sentiment_model", pa.string()),
+        ("topic_model", pa.string()), ("config_hash", pa.string()), ("timings", pa.string()),
+        ("schema_version", pa.int32()),
+    ]),
+}
+TABLES = tuple(SCHEMAS)
+
+
+def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
+    """Select the contract's columns in order and cast them; a missing column is an error."""
+    schema = SCHEMAS[name]
+    missing = [f.name for f in schema if f.name not in frame.columns]
+    if missing:
+        raise KeyError(f"table '{name}' lacks columns {missing}")
+    frame = frame[[f.name for f in schema]]
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)

@@ -1,0 +1,89 @@
+"""One row per Record: document sentiment, peak-end score, main stage and topic, signals."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+
+import pandas as pd
+
+from nlp.journey import UNKNOWN
+from nlp.records import Record
+from nlp.sentiment.base import SentimentResult
+from nlp.sentiment.document import document_sentiment
+from nlp.signals import EFFORT_SIGNALS, SignalDetector, peak_end_score
+from nlp.topics import OUTLIER
+
+SIGNAL_COLUMNS = (*EFFORT_SIGNALS, "escalation", "churn")
+
+
+def _main_stage(stages: Sequence[str]) -> str:
+    known = [s for s in stages if s != UNKNOWN]
+    if not known:
+        return UNKNOWN
+    counts = Counter(known)
+    best = max(counts.values())
+    return next(s for s in known if counts[s] == best)
+
+
+def _main_topic(topics: Sequence[int], scores: Sequence[float]) -> int:
+    """The topic of the document's most negative sentences, else its most frequent topic."""
+    weighted: Counter[int] = Counter()
+    for topic, score in zip(topics, scores, strict=True):
+        if topic != OUTLIER:
+            weighted[topic] += 1.0 + max(0.0, -score)
+    return weighted.most_common(1)[0][0] if weighted else OUTLIER
+
+
+def build_documents(records: Sequence[Record], sentences: pd.DataFrame,
+                    detector: SignalDetector) -> pd.DataFrame:
+    """`sentences` holds every sentence row of `records` with tokens, and for customer rows the
+    sentiment, stage, touchpoint and topic columns."""
+    by_record = {rid: group for rid, group in sentences.groupby("record_id", sort=False)}
+    rows = []
+    for record in records:
+        group = by_record.get(record.record_id)
+        if group is None:
+            group = sentences.iloc[0:0]
+        customer = group[group["role"] == "customer"]
+        agent = group[group["role"] == "agent"]
+        scores = customer["sentiment_score"].astype(float).tolist()
+        results = [
+            SentimentResult(label, score, conf)
+            for label, score, conf in zip(customer["sentiment_label"], scores,
+                                          customer["sentiment_confidence"], strict=True)
+        ]
+        doc = document_sentiment(results) if results else None
+        signals = detector.detect(customer["tokens"].tolist(), agent["tokens"].tolist())
+        stages = customer["stage"].tolist()
+        rows.append(
+            {
+                "record_id": record.record_id,
+                "channel": record.channel,
+                "source_id": record.source_id,
+                "created_at": record.created_at,
+                "customer_key": record.customer_key,
+                "industry": record.industry,
+                "product": record.product,
+                "region": record.region,
+                "rating": record.rating,
+                "n_turns": len(record.turns),
+                "n_customer_sentences": len(customer),
+                "language": record.meta.get("language", "zh"),
+                "truncated": bool(record.meta.get("truncated", False)),
+                "sentiment_label": doc.label if doc else "neutral",
+                "sentiment_score": doc.score if doc else 0.0,
+                "mean_sentiment": round(sum(scores) / len(scores), 4) if scores else 0.0,
+                "peak_end_score": peak_end_score(scores),
+                "main_stage": _main_stage(stages),
+                "stages": sorted({s for s in stages if s != UNKNOWN}),
+                "main_topic": _main_topic(customer["topic_id"].tolist(), scores),
+                "touchpoints": sorted({t for t in customer["touchpoint"] if t}),
+                "effort_score": signals.effort_score,
+                **{name: signals.flags.get(name, False) for name in SIGNAL_COLUMNS},
+                "resolution": signals.resolution,
+                "signal_evidence": json.dumps(signals.evidence, ensure_ascii=False),
+            }
+        )
+    return pd.DataFrame(rows)

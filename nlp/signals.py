@@ -1,0 +1,125 @@
+"""CX signals per document: effort, escalation, churn, resolution, and the peak-end score."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from nlp.config import read_yaml, validate
+
+
+class SignalSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weight: float = Field(1.0, ge=0)
+    cues: list[str]
+
+    @field_validator("cues", mode="before")
+    @classmethod
+    def _as_strings(cls, value: list) -> list[str]:
+        return [str(v) for v in value or []]
+
+
+class ResolutionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolved: list[str]
+    unresolved: list[str]
+
+
+class SignalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    negators: list[str]
+    signals: dict[str, SignalSpec]
+    resolution: ResolutionSpec
+
+    def all_cues(self) -> list[str]:
+        cues = [c for s in self.signals.values() for c in s.cues]
+        return cues + self.resolution.resolved + self.resolution.unresolved
+
+
+EFFORT_SIGNALS = ("effort_transfer", "effort_repeat", "effort_wait", "effort_contacts")
+
+
+def load_signal_config(path: Path) -> SignalConfig:
+    config: SignalConfig = validate(SignalConfig, read_yaml(path), [path])
+    missing = [s for s in (*EFFORT_SIGNALS, "escalation", "churn") if s not in config.signals]
+    if missing:
+        from nlp.errors import ConfigError
+
+        raise ConfigError(f"'{path}' key 'signals' lacks {', '.join(missing)}")
+    return config
+
+
+@dataclass(slots=True)
+class DocumentSignals:
+    flags: dict[str, bool] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
+    effort_score: float = 0.0
+    resolution: str = "unknown"  # resolved | unresolved | unknown
+
+
+class SignalDetector:
+    """Finds signal cues in token lists, ignoring cues negated just before them."""
+
+    def __init__(self, config: SignalConfig) -> None:
+        self.config = config
+        self._negators = frozenset(config.negators)
+        self._cues = {name: frozenset(spec.cues) for name, spec in config.signals.items()}
+        self._resolved = frozenset(config.resolution.resolved)
+        self._unresolved = frozenset(config.resolution.unresolved)
+
+    def sentence_signals(self, tokens: Sequence[str]) -> list[str]:
+        """Names of the signals whose cues occur (not negated) in one sentence."""
+        return [name for name, cues in self._cues.items() if self._find(tokens, cues)]
+
+    def _find(self, tokens: Sequence[str], cues: frozenset[str]) -> str | None:
+        for i, tok in enumerate(tokens):
+            if tok in cues and not self._negated(tokens, i):
+                return tok
+        return None
+
+    def _negated(self, tokens: Sequence[str], i: int) -> bool:
+        return any(t in self._negators for t in tokens[max(0, i - 2) : i])
+
+    def detect(
+        self, customer: Sequence[Sequence[str]], agent: Sequence[Sequence[str]] = ()
+    ) -> DocumentSignals:
+        """`customer` and `agent` are the token lists of each side's sentences, in order.
+        Agent turns reveal transfers and holds; customer turns carry everything else."""
+        out = DocumentSignals()
+        for name, cues in self._cues.items():
+            sides = [*customer, *agent] if name in ("effort_transfer", "effort_wait") else customer
+            hit = next((h for toks in sides if (h := self._find(toks, cues))), None)
+            out.flags[name] = hit is not None
+            if hit:
+                out.evidence[name] = hit
+        out.effort_score = round(
+            min(1.0, sum(self.config.signals[s].weight for s in EFFORT_SIGNALS if out.flags.get(s))),
+            3,
+        )
+        out.resolution = self._resolution(customer[-2:])
+        return out
+
+    def _resolution(self, last_turns: Sequence[Sequence[str]]) -> str:
+        verdict = "unknown"
+        for tokens in last_turns:  # the last customer words decide
+            if self._find(tokens, self._unresolved):
+                verdict = "unresolved"
+            elif self._find(tokens, self._resolved):
+                verdict = "resolved"
+        return verdict
+
+
+def peak_end_score(scores: Sequence[float]) -> float | None:
+    """Kahneman's peak-end rule over a conversation's customer-sentence scores in [-1, 1]:
+    the mean of the most intense moment (largest |score|) and the final sentence."""
+    if not scores:
+        return None
+    peak = max(scores, key=abs)
+    return round((peak + scores[-1]) / 2, 4)

@@ -1,0 +1,54 @@
+"""Shared fixtures: the project's settings and loaded components, built once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.chdir(ROOT)  # configs refer to paths relative to the project root
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from nlp.config import load_settings
+
+    return load_settings(ROOT / "configs/base/pipeline.yaml")
+
+
+@pytest.fixture(scope="session")
+def components(settings):
+    from flows.components import load_components
+
+    return load_components(settings)
+
+
+@pytest.fixture(scope="session")
+def taxonomy(settings):
+    from nlp.journey import load_taxonomy
+
+    return load_taxonomy(settings.journey.taxonomy)
+
+
+@pytest.fixture(scope="session")
+def signal_config(settings):
+    from nlp.signals import load_signal_config
+
+    return load_signal_config(settings.journey.signals)
+
+
+@pytest.fixture(scope="session")
+def segmenter(settings, taxonomy, signal_config):
+    from nlp.segment import get_segmenter
+
+    extra = tuple(sorted(set(taxonomy.all_cues()) | set(signal_config.all_cues())))
+    return get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra)
+
+
+@pytest.fixture(scope="session")
+def tagger(settings, taxonomy, segmenter):
+    from nlp.journey import JourneyTagger
+
+    return JourneyTagger(taxonomy, segmenter.tokens, settings.journey.min_confidence)
