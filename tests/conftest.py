@@ -52,3 +52,23 @@ def tagger(settings, taxonomy, segmenter):
     from nlp.journey import JourneyTagger
 
     return JourneyTagger(taxonomy, segmenter.tokens, settings.journey.min_confidence)
+
+
+def write_config(tmp_path: Path, **overrides) -> Path:
+    """A copy of the base pipeline config with `section={key: value}` overrides."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "configs/base/pipeline.yaml").read_text(encoding="utf-8"))
+    for section, values in overrides.items():
+        data[section] = {**data.get(section, {}), **values}
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
