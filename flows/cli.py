@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -40,8 +40,8 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
 
 @app.command()
 def run(
-    config: Annotated[Optional[Path], typer.Option(help="Pipeline YAML (default configs/base/pipeline.yaml + configs/local overrides).")] = None,
-    run_date: Annotated[Optional[str], typer.Option("--date", help="Run date YYYY-MM-DD (default today, Asia/Shanghai).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Pipeline YAML (default configs/base/pipeline.yaml + configs/local overrides).")] = None,
+    run_date: Annotated[str | None, typer.Option("--date", help="Run date YYYY-MM-DD (default today, Asia/Shanghai).")] = None,
 ) -> None:
     """Run the nightly flow once and write the tables to the configured sink."""
     from flows.nightly import nightly
@@ -56,9 +56,12 @@ def run(
 
 def _register_model_commands() -> None:
     from flows.commands.sentiment import eval_sentiment, train_sentiment
+    from flows.commands.stages import eval_stages, train_stages
 
     train_app.command("sentiment")(train_sentiment)
     eval_app.command("sentiment")(eval_sentiment)
+    train_app.command("stages")(train_stages)
+    eval_app.command("stages")(eval_stages)
 
 
 _register_model_commands()

@@ -11,6 +11,7 @@ from nlp.segment import Segmenter, get_segmenter
 from nlp.sentiment import load_backend
 from nlp.sentiment.base import SentimentBackend
 from nlp.signals import SignalConfig, SignalDetector, load_signal_config
+from nlp.stage_model import load_stage_model, taxonomy_only_model
 
 log = logging.getLogger(__name__)
 _CACHE: dict[str, Components] = {}
@@ -40,7 +41,9 @@ def load_components(settings: Settings) -> Components:
     extra = tuple(sorted(set(taxonomy.all_cues()) | set(signal_config.all_cues())))
     segmenter = get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra)
     sentiment = load_backend(settings.sentiment.backend, dict(settings.sentiment.options))
-    tagger = JourneyTagger(taxonomy, segmenter.tokens, settings.journey.min_confidence)
+    stage_model = (load_stage_model(settings.journey.model_dir) if settings.journey.model_dir
+                   else taxonomy_only_model(taxonomy, segmenter.tokens))
+    tagger = JourneyTagger(taxonomy, segmenter.tokens, settings.journey.min_confidence, stage_model)
     components = Components(segmenter, sentiment, taxonomy, tagger, signal_config,
                             SignalDetector(signal_config))
     _CACHE[key] = components

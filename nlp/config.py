@@ -59,6 +59,9 @@ class JourneySettings(Strict):
     taxonomy: Path = Path("configs/base/journey.yaml")
     signals: Path = Path("configs/base/signals.yaml")
     min_confidence: float = Field(0.4, ge=0, le=1)
+    # Trained classifier for sentences without a cue (`voc train stages`); None = fit one from the
+    # taxonomy's examples and cues at start-up.
+    model_dir: Path | None = None
 
 
 class TopicSettings(Strict):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Why an input was quarantined. The value is the code stored in `quarantine.reason_code`."""
 
     UNREADABLE_FILE = "Q100"

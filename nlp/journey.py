@@ -11,11 +11,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
@@ -81,18 +79,29 @@ class StageResult:
     evidence: str  # the matched cue phrase, empty when none
     stages: tuple[str, ...] = field(default=())  # every stage a cue points to, in text order
     touchpoint: str | None = None
+    cue_tokens: frozenset[str] = field(default=frozenset())
+
+
+class StageClassifier(Protocol):
+    """Any fitted scikit-learn style classifier over space-joined tokens."""
+
+    classes_: Any
+
+    def predict_proba(self, texts: list[str]) -> Any: ...
 
 
 class JourneyTagger:
-    """Tags token lists (one customer sentence each) with stage and touchpoint."""
+    """Tags token lists (one customer sentence each) with stage and touchpoint: cue phrases first,
+    then `model` for sentences without a cue (cue-only when model is None)."""
 
-    def __init__(self, taxonomy: Taxonomy, tokenize, min_confidence: float = 0.4) -> None:
+    def __init__(self, taxonomy: Taxonomy, tokenize, min_confidence: float = 0.4,
+                 model: StageClassifier | None = None) -> None:
         self.taxonomy = taxonomy
         self.min_confidence = min_confidence
+        self.model = model
         self._vocab = Vocab()
         self._stages = self._matcher({k: s.cues for k, s in taxonomy.stages.items()}, tokenize)
         self._touchpoints = self._matcher(taxonomy.touchpoints, tokenize)
-        self._model = self._fit_fallback(taxonomy)
 
     def _matcher(self, phrases: dict[str, list[str]], tokenize) -> PhraseMatcher:
         # ORTH over lower-cased tokens: a bare Vocab has no lexical attribute getters, so LOWER
@@ -104,64 +113,52 @@ class JourneyTagger:
                 matcher.add(key, patterns)
         return matcher
 
-    @staticmethod
-    def _fit_fallback(taxonomy: Taxonomy) -> Pipeline:
-        texts, labels = [], []
-        for key, spec in taxonomy.stages.items():
-            for text in [*spec.examples, *spec.cues, spec.description]:
-                texts.append(text)
-                labels.append(key)
-        texts += taxonomy.no_stage_examples
-        labels += [UNKNOWN] * len(taxonomy.no_stage_examples)
-        model = make_pipeline(
-            TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True),
-            LogisticRegression(C=4.0, max_iter=2000, random_state=0),
-        )
-        return model.fit(texts, labels)
-
     def _doc(self, tokens: Sequence[str]) -> Doc:
         return Doc(self._vocab, words=[t.lower() for t in tokens] or [""])
 
-    def _matches(self, matcher: PhraseMatcher, doc: Doc) -> list[tuple[str, str, int]]:
+    def _matches(self, matcher: PhraseMatcher, doc: Doc) -> list[tuple[str, str, int, int]]:
         found = [
-            (self._vocab.strings[mid], doc[start:end].text, start)
+            (self._vocab.strings[mid], doc[start:end].text, start, end)
             for mid, start, end in matcher(doc)
         ]
         return sorted(found, key=lambda m: m[2])
 
-    def tag(self, sentences: Sequence[list[str]]) -> list[StageResult]:
-        docs = [self._doc(tokens) for tokens in sentences]
-        results: list[StageResult | None] = []
-        fallback: list[int] = []
-        for i, doc in enumerate(docs):
+    def match(self, sentences: Sequence[list[str]]) -> list[StageResult]:
+        """Cue phrases only: stage of the most cues (earliest on ties), or unknown."""
+        results = []
+        for tokens in sentences:
+            doc = self._doc(tokens)
             touch = self._matches(self._touchpoints, doc)
             touchpoint = touch[0][0] if touch else None
             found = self._matches(self._stages, doc)
             if not found:
                 results.append(StageResult(UNKNOWN, 0.0, "none", "", (), touchpoint))
-                if sentences[i]:
-                    fallback.append(i)
                 continue
-            counts = Counter(stage for stage, _, _ in found)
+            counts = Counter(stage for stage, *_ in found)
             best = max(counts.values())
-            stage = next(s for s, _, _ in found if counts[s] == best)  # earliest of the top
-            evidence = next(text for s, text, _ in found if s == stage)
+            stage = next(s for s, *_ in found if counts[s] == best)
+            evidence = next(text for s, text, *_ in found if s == stage)
             confidence = 0.6 + 0.4 * best / sum(counts.values())
-            ordered = tuple(dict.fromkeys(s for s, _, _ in found))
-            results.append(StageResult(stage, round(confidence, 3), "cue", evidence, ordered, touchpoint))
-        if fallback:
-            texts = ["".join(sentences[i]) for i in fallback]
-            probabilities = self._model.predict_proba(texts)
-            classes = self._model.classes_
-            for i, probs in zip(fallback, probabilities, strict=True):
-                best_idx = int(probs.argmax())
-                confidence = float(probs[best_idx])
-                prior = results[i]
-                if confidence >= self.min_confidence and classes[best_idx] != UNKNOWN:
-                    results[i] = StageResult(
-                        str(classes[best_idx]), round(confidence, 3), "model", "", (), prior.touchpoint
-                    )
-        return results  # type: ignore[return-value]
+            ordered = tuple(dict.fromkeys(s for s, *_ in found))
+            cue_tokens = frozenset(doc[i].text for _, _, a, b in found for i in range(a, b))
+            results.append(StageResult(stage, round(confidence, 3), "cue", evidence, ordered,
+                                       touchpoint, cue_tokens))
+        return results
+
+    def tag(self, sentences: Sequence[list[str]]) -> list[StageResult]:
+        results = self.match(sentences)
+        todo = [i for i, r in enumerate(results) if r.method == "none" and sentences[i]]
+        if not todo or self.model is None:
+            return results
+        probabilities = self.model.predict_proba([" ".join(sentences[i]) for i in todo])
+        classes = self.model.classes_
+        for i, probs in zip(todo, probabilities, strict=True):
+            best = int(probs.argmax())
+            confidence = float(probs[best])
+            if confidence >= self.min_confidence and classes[best] != UNKNOWN:
+                results[i] = StageResult(str(classes[best]), round(confidence, 3), "model", "",
+                                         (), results[i].touchpoint)
+        return results
 
     def stage_weight(self, stage: str) -> float:
         spec = self.taxonomy.stages.get(stage)

@@ -50,8 +50,10 @@ def segmenter(settings, taxonomy, signal_config):
 @pytest.fixture(scope="session")
 def tagger(settings, taxonomy, segmenter):
     from nlp.journey import JourneyTagger
+    from nlp.stage_model import taxonomy_only_model
 
-    return JourneyTagger(taxonomy, segmenter.tokens, settings.journey.min_confidence)
+    model = taxonomy_only_model(taxonomy, segmenter.tokens)
+    return JourneyTagger(taxonomy, segmenter.tokens, settings.journey.min_confidence, model)
 
 
 def write_config(tmp_path: Path, **overrides) -> Path:

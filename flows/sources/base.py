@@ -58,8 +58,20 @@ class RecordProblem(Exception):
         self.detail = detail or REASON_TEXT[reason]
 
 
+def redact(obj: Any, pii_keys: tuple[str, ...]) -> tuple[Any, list[str]]:
+    """Drop the fields a source marks as personal; return the object and the dropped string
+    values (to mask them wherever else they occur in the excerpt)."""
+    if not isinstance(obj, dict):
+        return obj, []
+    dropped = [str(obj[k]) for k in pii_keys if obj.get(k) not in (None, "")]
+    return {k: v for k, v in obj.items() if k not in pii_keys}, dropped
+
+
 def quarantine(batch: SourceBatch, path: Path, location: str, problem: RecordProblem,
-               raw: Any) -> None:
+               raw: Any, pii_keys: tuple[str, ...] = ()) -> None:
+    """Record an input that could not be processed. The excerpt never carries personal data:
+    marked fields are dropped and everything is PII-masked."""
+    raw, names = redact(raw, pii_keys)
     excerpt = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
     batch.quarantine.append(
         QuarantineItem(
@@ -68,8 +80,8 @@ def quarantine(batch: SourceBatch, path: Path, location: str, problem: RecordPro
             location=location,
             reason_code=problem.reason.value,
             reason=REASON_TEXT[problem.reason],
-            detail=mask_pii(to_half_width(problem.detail))[:300],
-            excerpt=mask_pii(to_half_width(excerpt))[:200],
+            detail=mask_pii(to_half_width(problem.detail), names)[:300],
+            excerpt=mask_pii(to_half_width(excerpt), names)[:200],
         )
     )
 
@@ -181,7 +193,8 @@ def iter_json_array(text: str) -> Iterator[tuple[int, int, Any | None, str | Non
         pos, index = end, index + 1
 
 
-def read_json_array_file(path: Path, ctx: SourceContext, batch: SourceBatch, to_record) -> None:
+def read_json_array_file(path: Path, ctx: SourceContext, batch: SourceBatch, to_record,
+                         pii_keys: tuple[str, ...] = ()) -> None:
     """Read a JSON array of objects, one record each; broken items are quarantined one by one."""
     text, _ = read_text_file(path)
     for index, line, obj, error in iter_json_array(text):
@@ -197,4 +210,4 @@ def read_json_array_file(path: Path, ctx: SourceContext, batch: SourceBatch, to_
                 raise RecordProblem(Reason.NOT_AN_OBJECT)
             batch.records.append(to_record(obj, ctx))
         except RecordProblem as problem:
-            quarantine(batch, path, location, problem, obj)
+            quarantine(batch, path, location, problem, obj, pii_keys)

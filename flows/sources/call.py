@@ -20,6 +20,7 @@ from nlp.errors import Reason
 from nlp.records import Record, Utterance
 
 CHANNEL = "call"
+PII_KEYS = ("customer_id", "caller_number")
 SPEAKERS = {"customer": "customer", "caller": "customer", "agent": "agent", "staff": "agent",
             "ivr": "system", "system": "system"}
 
@@ -77,4 +78,4 @@ def call_to_record(obj: dict[str, Any], ctx: SourceContext) -> Record:
 
 
 def read_file(path: Path, ctx: SourceContext, batch: SourceBatch) -> None:
-    read_json_array_file(path, ctx, batch, call_to_record)
+    read_json_array_file(path, ctx, batch, call_to_record, PII_KEYS)

@@ -22,6 +22,7 @@ from nlp.records import Record, Utterance
 
 log = logging.getLogger(__name__)
 CHANNEL = "chat"
+PII_KEYS = ("customer_id",)
 ROLES = {"customer": "customer", "user": "customer", "agent": "agent", "staff": "agent",
          "bot": "system", "system": "system"}
 
@@ -65,5 +66,5 @@ def conversation_to_record(obj: dict[str, Any], ctx: SourceContext) -> Record:
 
 
 def read_file(path: Path, ctx: SourceContext, batch: SourceBatch) -> None:
-    read_json_array_file(path, ctx, batch, conversation_to_record)
+    read_json_array_file(path, ctx, batch, conversation_to_record, PII_KEYS)
 

@@ -34,9 +34,13 @@ def _header(cells: list[Any]) -> list[str]:
     return [str(c or "").strip().lstrip("\ufeff").lower() for c in cells]
 
 
+def without_pii(header: list[str], cells: list[str]) -> list[str]:
+    return ["" if i < len(header) and header[i] in PII_COLUMNS else c for i, c in enumerate(cells)]
+
+
 def iter_csv_rows(path: Path) -> Iterator[tuple[str, list[str] | None, dict[str, Any] | None]]:
     """(location, header, row dict) per data row; a row that does not fit the header is yielded
-    with row None and the raw cells in header's place for the excerpt."""
+    with row None and its cells, personal columns blanked, in header's place for the excerpt."""
     text, _ = read_text_file(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = _header(next(reader, []))
@@ -45,7 +49,7 @@ def iter_csv_rows(path: Path) -> Iterator[tuple[str, list[str] | None, dict[str,
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != len(header):
-            yield location, cells, None
+            yield location, without_pii(header, cells), None
         else:
             yield location, header, dict(zip(header, cells, strict=True))
 
@@ -62,7 +66,7 @@ def iter_xlsx_rows(path: Path) -> Iterator[tuple[str, list[str] | None, dict[str
             if not any(c not in (None, "") for c in cells):
                 continue
             if len(cells) > len(header) and any(c not in (None, "") for c in cells[len(header):]):
-                yield f"row {number}", [str(c) for c in cells], None
+                yield f"row {number}", without_pii(header, [str(c) for c in cells]), None
                 continue
             cells = (cells + [None] * len(header))[: len(header)]
             yield f"row {number}", header, dict(zip(header, cells, strict=True))
@@ -101,9 +105,9 @@ def read_file(path: Path, ctx: SourceContext, batch: SourceBatch) -> None:
             problem = RecordProblem(
                 Reason.MALFORMED_ROW, f"{len(header or [])} fields where the header has another count"
             )
-            quarantine(batch, path, location, problem, ",".join(header or []))
+            quarantine(batch, path, location, problem, ",".join(header or []))  # masked
             continue
         try:
             batch.records.append(ticket_to_record(row, ctx))
         except RecordProblem as problem:
-            quarantine(batch, path, location, problem, row)
+            quarantine(batch, path, location, problem, row, PII_COLUMNS)

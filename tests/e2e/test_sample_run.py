@@ -1,6 +1,5 @@
 """End to end: `voc run` on the shipped samples, then the tables' contents are checked."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path

@@ -3,9 +3,8 @@
 import pytest
 
 from nlp.config import load_settings
-from nlp.errors import ConfigError
+from nlp.errors import ConfigError, TaxonomyError
 from nlp.journey import load_taxonomy
-from nlp.errors import TaxonomyError
 
 
 def test_base_config_loads(settings):

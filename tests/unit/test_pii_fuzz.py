@@ -43,7 +43,7 @@ def landline() -> str:
 def id_card() -> str:
     body = RNG.choice(["110105", "310104", "440305", "330106"]) + str(RNG.randint(1950, 2005))
     body += f"{RNG.randint(1, 12):02d}{RNG.randint(1, 28):02d}{RNG.randint(0, 999):03d}"
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS)) % 11]
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
     return body + check
 
 

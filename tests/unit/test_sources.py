@@ -152,3 +152,21 @@ def test_call_segments(tmp_path):
     assert record.meta["overlapping_segments"] == 1 and record.meta["asr"] is True
     assert "13812345678" not in json.dumps(record.model_dump(mode="json"), ensure_ascii=False)
     assert reasons(batch) == sorted([Reason.BAD_SEGMENT_TIMES.value, Reason.NO_CUSTOMER_TURN.value])
+
+
+def test_quarantine_excerpts_carry_no_personal_data(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(HEADER + ",2026-11-23 10:00:00,C77,赵敏,13812345678,telecom,赵敏说没有工单号,\n"
+                    + "T6,2026-11-23 10:00:00,C78,钱多多,13900112233,telecom,字段太多,1,x\n",
+                    encoding="utf-8")
+    calls = tmp_path / "l.json"
+    calls.write_text(json.dumps([{"customer_id": "U991", "caller_number": "13812345678",
+                                  "started_at": "2026-11-22T10:00:00+08:00", "segments": []}]),
+                     encoding="utf-8")
+    batch = read_channel("complaint", [path], CTX)
+    batch_calls = read_channel("call", [calls], CTX)
+    text = json.dumps([q.__dict__ if hasattr(q, "__dict__") else [q.excerpt, q.detail]
+                       for q in batch.quarantine + batch_calls.quarantine], ensure_ascii=False)
+    assert len(batch.quarantine) == 2 and len(batch_calls.quarantine) == 1
+    for secret in ("赵敏", "C77", "钱多多", "C78", "13812345678", "13900112233", "U991"):
+        assert secret not in text, secret
