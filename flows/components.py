@@ -39,7 +39,8 @@ def load_components(settings: Settings) -> Components:
     taxonomy = load_taxonomy(settings.journey.taxonomy)
     signal_config = load_signal_config(settings.journey.signals)
     extra = tuple(sorted(set(taxonomy.all_cues()) | set(signal_config.all_cues())))
-    segmenter = get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra)
+    segmenter = get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra,
+                         settings.segment.engine)
     sentiment = load_backend(settings.sentiment.backend, dict(settings.sentiment.options))
     stage_model = (load_stage_model(settings.journey.model_dir) if settings.journey.model_dir
                    else taxonomy_only_model(taxonomy, segmenter.tokens))

@@ -46,6 +46,7 @@ class NormalizeSettings(Strict):
 
 
 class SegmentSettings(Strict):
+    engine: Literal["rjieba", "jieba"] = "rjieba"
     userdict: Path = Path("configs/base/userdict.txt")
     stopwords: Path = Path("configs/base/stopwords.txt")
 

@@ -24,22 +24,53 @@ def read_word_list(path: Path) -> list[str]:
     return [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
 
 
-class Segmenter:
-    """A jieba tokenizer of its own (no global state), with user words and stop words."""
+def read_user_dict(path: Path) -> list[tuple[str, int | None, str | None]]:
+    """jieba's user-dictionary format: `word [freq] [tag]` per line."""
+    entries = []
+    for line in read_word_list(path):
+        parts = line.split()
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        tag = parts[2] if len(parts) > 2 else None
+        entries.append((parts[0], freq, tag))
+    return entries
 
-    def __init__(self, userdict: Path | None, stopwords: Path | None, extra_words: Iterable[str] = ()):
-        self._tokenizer = jieba.Tokenizer()
-        self._tokenizer.initialize()
+
+CUE_FREQ = 20000  # high enough that multi-character cue phrases come out as one token
+
+
+class Segmenter:
+    """A jieba-compatible tokenizer of its own (no global state), with user words and stop words.
+
+    engine "rjieba" (jieba-rs: same dictionary and algorithm as jieba, about 30x faster) or
+    "jieba" (the reference Python implementation)."""
+
+    def __init__(self, userdict: Path | None, stopwords: Path | None,
+                 extra_words: Iterable[str] = (), engine: str = "rjieba"):
+        self.engine = engine
+        if engine == "rjieba":
+            import rjieba
+
+            self._rust = rjieba.Jieba()
+            self._cut = self._cut_rust
+        elif engine == "jieba":
+            self._tokenizer = jieba.Tokenizer()
+            self._tokenizer.initialize()
+            self._cut = self._cut_python
+        else:
+            raise ValueError(f"unknown segmentation engine '{engine}' (rjieba or jieba)")
         if userdict is not None and userdict.is_file():
-            self._tokenizer.load_userdict(str(userdict))
+            for word, freq, tag in read_user_dict(userdict):
+                self.add_word(word, freq, tag)
         for word in extra_words:
             self.add_word(word)
         own = read_word_list(stopwords) if stopwords is not None and stopwords.is_file() else []
         self.stopwords: frozenset[str] = frozenset(own) | SPACY_ZH_STOP_WORDS
 
-    def add_word(self, word: str) -> None:
-        # A high frequency makes multi-character cue phrases come out as one token.
-        self._tokenizer.add_word(word, freq=20000)
+    def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
+        if self.engine == "rjieba":
+            self._rust.add_word(word, freq or CUE_FREQ, tag)
+        else:
+            self._tokenizer.add_word(word, freq=freq or CUE_FREQ, tag=tag)
 
     def tokens(self, text: str) -> list[str]:
         """All tokens with whitespace removed; PII tags such as [手机号] stay single tokens."""
@@ -52,8 +83,11 @@ class Segmenter:
         out.extend(self._cut(text[pos:]))
         return out
 
-    def _cut(self, text: str) -> list[str]:
+    def _cut_python(self, text: str) -> list[str]:
         return [t for t in self._tokenizer.lcut(text, HMM=True) if t.strip()]
+
+    def _cut_rust(self, text: str) -> list[str]:
+        return [t for t in self._rust.cut(text, True) if t.strip()]
 
     def content_tokens(self, text: str) -> list[str]:
         """Tokens for topic modelling: no stop words, punctuation, PII tags or single characters
@@ -70,7 +104,8 @@ class Segmenter:
 
 
 @lru_cache(maxsize=4)
-def get_segmenter(userdict: Path | None, stopwords: Path | None, extra: tuple[str, ...] = ()) -> Segmenter:
+def get_segmenter(userdict: Path | None, stopwords: Path | None, extra: tuple[str, ...] = (),
+                  engine: str = "rjieba") -> Segmenter:
     """One segmenter per process and configuration: loading jieba's dictionary takes a second."""
-    log.info("loading jieba dictionary (user dict %s, %d extra words)", userdict, len(extra))
-    return Segmenter(userdict, stopwords, extra)
+    log.info("loading %s dictionary (user dict %s, %d extra words)", engine, userdict, len(extra))
+    return Segmenter(userdict, stopwords, extra, engine)

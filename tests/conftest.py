@@ -44,7 +44,8 @@ def segmenter(settings, taxonomy, signal_config):
     from nlp.segment import get_segmenter
 
     extra = tuple(sorted(set(taxonomy.all_cues()) | set(signal_config.all_cues())))
-    return get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra)
+    return get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra,
+                         settings.segment.engine)
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,8 @@ def _segmenter_and_taxonomy(settings):
     taxonomy = load_taxonomy(settings.journey.taxonomy)
     signals = load_signal_config(settings.journey.signals)
     extra = tuple(sorted(set(taxonomy.all_cues()) | set(signals.all_cues())))
-    return get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra), taxonomy
+    return get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra,
+                         settings.segment.engine), taxonomy
 
 
 def train_stages(
