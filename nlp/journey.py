@@ -7,7 +7,8 @@ enough the stage is `unknown`, never a guess presented as sure.
 
 from __future__ import annotations
 
-from collections import Counter
+import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,17 @@ from nlp.config import read_yaml, validate
 from nlp.errors import TaxonomyError
 
 UNKNOWN = "unknown"
+WEAK = 0.4  # weight of a weak cue
+
+
+def _token_index(tokens: Sequence[str], char_offset: int) -> int:
+    """Index of the token that holds character `char_offset` of "".join(tokens)."""
+    seen = 0
+    for i, token in enumerate(tokens):
+        seen += len(token)
+        if seen > char_offset:
+            return i
+    return len(tokens)
 
 
 class StageSpec(BaseModel):
@@ -30,10 +42,13 @@ class StageSpec(BaseModel):
     name: str
     description: str = ""
     weight: float = Field(1.0, gt=0)
+    cue_weight: float = Field(1.0, gt=0)
     cues: list[str]
+    weak_cues: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
     examples: list[str] = Field(default_factory=list)
 
-    @field_validator("cues", "examples", mode="before")
+    @field_validator("cues", "weak_cues", "patterns", "examples", mode="before")
     @classmethod
     def _as_strings(cls, value: list) -> list[str]:
         return [str(v) for v in value or []]
@@ -53,7 +68,7 @@ class Taxonomy(BaseModel):
         return {k: [str(c) for c in v or []] for k, v in (value or {}).items()}
 
     def all_cues(self) -> list[str]:
-        cues = [c for spec in self.stages.values() for c in spec.cues]
+        cues = [c for spec in self.stages.values() for c in [*spec.cues, *spec.weak_cues]]
         return cues + [c for tps in self.touchpoints.values() for c in tps]
 
 
@@ -62,6 +77,14 @@ def load_taxonomy(path: Path) -> Taxonomy:
     if not taxonomy.stages:
         raise TaxonomyError(f"'{path}' defines no stages; add at least two under 'stages'")
     for key, spec in taxonomy.stages.items():
+        for number, pattern in enumerate(spec.patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise TaxonomyError(
+                    f"stage '{key}' pattern {number} in '{path}' is not a valid regular "
+                    f"expression: {exc}"
+                ) from exc
         if key == UNKNOWN:
             raise TaxonomyError(f"stage key '{UNKNOWN}' in '{path}' is reserved; rename it")
         if not spec.cues:
@@ -101,7 +124,10 @@ class JourneyTagger:
         self.model = model
         self._vocab = Vocab()
         self._stages = self._matcher({k: s.cues for k, s in taxonomy.stages.items()}, tokenize)
+        self._weak = self._matcher({k: s.weak_cues for k, s in taxonomy.stages.items()}, tokenize)
         self._touchpoints = self._matcher(taxonomy.touchpoints, tokenize)
+        self._patterns = [(key, re.compile(p)) for key, spec in taxonomy.stages.items()
+                          for p in spec.patterns]
 
     def _matcher(self, phrases: dict[str, list[str]], tokenize) -> PhraseMatcher:
         # ORTH over lower-cased tokens: a bare Vocab has no lexical attribute getters, so LOWER
@@ -124,23 +150,35 @@ class JourneyTagger:
         return sorted(found, key=lambda m: m[2])
 
     def match(self, sentences: Sequence[list[str]]) -> list[StageResult]:
-        """Cue phrases only: stage of the most cues (earliest on ties), or unknown."""
+        """Cue phrases and patterns only. Each strong cue or pattern counts 1, a weak cue 0.4,
+        times the stage's cue_weight; the stage with the highest score wins (the earliest on
+        ties); no cue gives unknown."""
         results = []
         for tokens in sentences:
             doc = self._doc(tokens)
             touch = self._matches(self._touchpoints, doc)
             touchpoint = touch[0][0] if touch else None
-            found = self._matches(self._stages, doc)
-            if not found:
+            hits = [(stage, text, start, end, 1.0)
+                    for stage, text, start, end in self._matches(self._stages, doc)]
+            hits += [(stage, text, start, end, WEAK)
+                     for stage, text, start, end in self._matches(self._weak, doc)]
+            text = "".join(tokens)
+            hits += [(stage, m.group(), _token_index(tokens, m.start()), -1, 1.0)
+                     for stage, pattern in self._patterns if (m := pattern.search(text))]
+            if not hits:
                 results.append(StageResult(UNKNOWN, 0.0, "none", "", (), touchpoint))
                 continue
-            counts = Counter(stage for stage, *_ in found)
-            best = max(counts.values())
-            stage = next(s for s, *_ in found if counts[s] == best)
-            evidence = next(text for s, text, *_ in found if s == stage)
-            confidence = 0.6 + 0.4 * best / sum(counts.values())
-            ordered = tuple(dict.fromkeys(s for s, *_ in found))
-            cue_tokens = frozenset(doc[i].text for _, _, a, b in found for i in range(a, b))
+            hits.sort(key=lambda h: h[2])
+            scores: dict[str, float] = defaultdict(float)
+            for stage, *_, weight in hits:
+                scores[stage] += weight * self.taxonomy.stages[stage].cue_weight
+            best = max(scores.values())
+            stage = next(h[0] for h in hits if scores[h[0]] == best)
+            evidence = next(h[1] for h in hits if h[0] == stage)
+            confidence = min(1.0, 0.5 + 0.5 * best / sum(scores.values()) * min(1.0, best))
+            ordered = tuple(dict.fromkeys(h[0] for h in hits))
+            cue_tokens = frozenset(doc[i].text for *_, a, b, _ in hits if b > 0
+                                   for i in range(a, b))
             results.append(StageResult(stage, round(confidence, 3), "cue", evidence, ordered,
                                        touchpoint, cue_tokens))
         return results

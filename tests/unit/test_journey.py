@@ -29,11 +29,36 @@ def test_no_cue_and_no_confidence_gives_unknown(tagger, segmenter):
     assert result.stage == UNKNOWN
 
 
-def test_fallback_classifier_is_used_for_sentences_without_cues(tagger, segmenter):
-    results = tagger.tag([segmenter.tokens("饭菜送来的时候已经凉透了")])
-    assert results[0].method in ("model", "none")
-    if results[0].method == "model":
-        assert results[0].confidence >= tagger.min_confidence
+def test_classifier_decides_sentences_without_cues_and_abstains_when_unsure(segmenter):
+    from nlp.journey import JourneyTagger, Taxonomy
+    from nlp.stage_model import taxonomy_only_model
+
+    taxonomy = Taxonomy.model_validate({
+        "stages": {
+            "deliver": {"name": "交付", "cues": ["快递"],
+                        "examples": ["包裹三天还没到", "包裹送到了隔壁", "包裹一直没到家"] * 3},
+            "billing": {"name": "账单", "cues": ["扣费"],
+                        "examples": ["账单多了三十块", "账单金额不对", "这个月账单太高"] * 3},
+        },
+        "no_stage_examples": ["好的", "谢谢", "嗯嗯"],
+    })
+    model = taxonomy_only_model(taxonomy, segmenter.tokens)
+    tagger = JourneyTagger(taxonomy, segmenter.tokens, 0.5, model)
+    sure, unsure = tagger.tag([segmenter.tokens("我的包裹还没到"), segmenter.tokens("好的谢谢")])
+    assert (sure.stage, sure.method) == ("deliver", "model") and sure.confidence >= 0.5
+    assert unsure.stage == UNKNOWN
+    assert JourneyTagger(taxonomy, segmenter.tokens, 0.5).tag(
+        [segmenter.tokens("我的包裹还没到")])[0].stage == UNKNOWN  # cue-only without a model
+
+
+def test_weak_cues_yield_to_specific_ones_and_leave_intent_wins(tagger, segmenter):
+    assert tagger.tag([segmenter.tokens("柜员说系统升级，退款还没到账")])[0].stage == "billing"
+    assert tagger.tag([segmenter.tokens("吃了五年，味道变了，我要销户")])[0].stage == "leave"
+
+
+def test_patterns_catch_what_tokens_miss(tagger, segmenter):
+    result = tagger.tag([segmenter.tokens("点的菜等了好久才上来")])[0]
+    assert result.stage == "deliver" and result.method == "cue"
 
 
 def test_touchpoint_when_stated(tagger, segmenter):
