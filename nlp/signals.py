@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,10 @@ class SignalSpec(BaseModel):
 
     weight: float = Field(1.0, ge=0)
     cues: list[str]
+    patterns: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
 
-    @field_validator("cues", mode="before")
+    @field_validator("cues", "patterns", "exclude", mode="before")
     @classmethod
     def _as_strings(cls, value: list) -> list[str]:
         return [str(v) for v in value or []]
@@ -43,11 +46,22 @@ class SignalConfig(BaseModel):
         return cues + self.resolution.resolved + self.resolution.unresolved
 
 
+NEGATION_WINDOW = 3  # tokens before a cue that may negate it
 EFFORT_SIGNALS = ("effort_transfer", "effort_repeat", "effort_wait", "effort_contacts")
 
 
 def load_signal_config(path: Path) -> SignalConfig:
     config: SignalConfig = validate(SignalConfig, read_yaml(path), [path])
+    for name, spec in config.signals.items():
+        for key in ("patterns", "exclude"):
+            for number, pattern in enumerate(getattr(spec, key)):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    from nlp.errors import ConfigError
+
+                    raise ConfigError(f"'{path}' key 'signals.{name}.{key}.{number}': "
+                                      f"invalid regular expression: {exc}") from exc
     missing = [s for s in (*EFFORT_SIGNALS, "escalation", "churn") if s not in config.signals]
     if missing:
         from nlp.errors import ConfigError
@@ -71,12 +85,27 @@ class SignalDetector:
         self.config = config
         self._negators = frozenset(config.negators)
         self._cues = {name: frozenset(spec.cues) for name, spec in config.signals.items()}
+        self._patterns = {name: [re.compile(p) for p in spec.patterns]
+                          for name, spec in config.signals.items()}
+        self._exclude = {name: [re.compile(p) for p in spec.exclude]
+                         for name, spec in config.signals.items()}
         self._resolved = frozenset(config.resolution.resolved)
         self._unresolved = frozenset(config.resolution.unresolved)
 
     def sentence_signals(self, tokens: Sequence[str]) -> list[str]:
-        """Names of the signals whose cues occur (not negated) in one sentence."""
-        return [name for name, cues in self._cues.items() if self._find(tokens, cues)]
+        """Names of the signals found in one sentence."""
+        return [name for name in self._cues if self._evidence(name, tokens)]
+
+    def _evidence(self, name: str, tokens: Sequence[str]) -> str | None:
+        """The cue or pattern match showing signal `name` in a sentence, unless an exclude
+        pattern vetoes it."""
+        text = "".join(tokens)
+        if any(p.search(text) for p in self._exclude[name]):
+            return None
+        hit = self._find(tokens, self._cues[name])
+        if hit:
+            return hit
+        return next((m.group() for p in self._patterns[name] if (m := p.search(text))), None)
 
     def _find(self, tokens: Sequence[str], cues: frozenset[str]) -> str | None:
         for i, tok in enumerate(tokens):
@@ -85,7 +114,8 @@ class SignalDetector:
         return None
 
     def _negated(self, tokens: Sequence[str], i: int) -> bool:
-        return any(t in self._negators for t in tokens[max(0, i - 2) : i])
+        # Chinese puts the negator before the verb phrase: 不想闹到消协, 不会去销户.
+        return any(t in self._negators for t in tokens[max(0, i - NEGATION_WINDOW) : i])
 
     def detect(
         self, customer: Sequence[Sequence[str]], agent: Sequence[Sequence[str]] = ()
@@ -93,9 +123,9 @@ class SignalDetector:
         """`customer` and `agent` are the token lists of each side's sentences, in order.
         Agent turns reveal transfers and holds; customer turns carry everything else."""
         out = DocumentSignals()
-        for name, cues in self._cues.items():
+        for name in self._cues:
             sides = [*customer, *agent] if name in ("effort_transfer", "effort_wait") else customer
-            hit = next((h for toks in sides if (h := self._find(toks, cues))), None)
+            hit = next((h for toks in sides if (h := self._evidence(name, toks))), None)
             out.flags[name] = hit is not None
             if hit:
                 out.evidence[name] = hit
