@@ -86,8 +86,15 @@ class SinkSettings(Strict):
     path: Path = Path("data/out/voc.duckdb")
 
 
+class ScheduleSettings(Strict):
+    cron: str = "0 2 * * *"
+    timezone: str = "Asia/Shanghai"
+    deployment: str = "voc-nightly"
+
+
 class Settings(Strict):
     run: RunSettings = Field(default_factory=RunSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     sources: SourcesSettings
     normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
     segment: SegmentSettings = Field(default_factory=SegmentSettings)
