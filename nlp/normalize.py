@@ -102,6 +102,10 @@ _CARD = re.compile(r"(?<![0-9A-Za-z])\d{4}(?:[ -]?\d{2,4}){2,4}(?![0-9A-Za-z])")
 _MOBILE = re.compile(
     r"(?<![0-9A-Za-z])(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![0-9A-Za-z])"
 )
+# Hong Kong, Macau, Taiwan and other international numbers written with a country code.
+_INTERNATIONAL = re.compile(
+    r"(?<![0-9A-Za-z])(?:\+\d{1,3}|00(?:852|853|886))[ -]?\d{2,4}(?:[ -]?\d{2,4}){1,3}(?![0-9A-Za-z])"
+)
 _LANDLINE = re.compile(r"(?<![0-9A-Za-z])(?:\(0\d{2,3}\)|0\d{2,3})[ -]?\d{7,8}(?![0-9A-Za-z])")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -131,6 +135,11 @@ def _mask_cards(match: re.Match[str]) -> str:
     return PII_TAGS["bank_card"] if 16 <= len(digits) <= 19 and is_luhn(digits) else match.group()
 
 
+def _mask_international(match: re.Match[str]) -> str:
+    digits = sum(ch.isdigit() for ch in match.group())
+    return PII_TAGS["mobile"] if 10 <= digits <= 15 else match.group()
+
+
 def mask_pii(text: str, names: Iterable[str] = ()) -> str:
     """Replace personal data by tags. Run after to_half_width so full-width digits are caught.
     `names` are values a source marks as personal (e.g. the customer's name column)."""
@@ -138,6 +147,7 @@ def mask_pii(text: str, names: Iterable[str] = ()) -> str:
     text = _ID_CARD.sub(_mask_ids, text)
     text = _CARD.sub(_mask_cards, text)
     text = _MOBILE.sub(PII_TAGS["mobile"], text)
+    text = _INTERNATIONAL.sub(_mask_international, text)
     text = _LANDLINE.sub(PII_TAGS["landline"], text)
     for name in names:
         name = (name or "").strip()

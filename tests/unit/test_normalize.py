@@ -52,7 +52,7 @@ def test_sentence_split_on_chinese_punctuation_and_newlines():
 
 @pytest.mark.parametrize("raw", [
     "13812345678", "138-1234-5678", "138 1234 5678", "+86 139 0011 2233", "+8613900112233",
-    "１３９００１１２２３３",
+    "１３９００１１２２３３", "+852 9123 4567", "+853 6612 3456", "+886 912 345 678",
 ])
 def test_mobile_numbers_in_any_spelling_are_masked(raw):
     masked = normalize_text(f"我的电话{raw}，请回电").text
