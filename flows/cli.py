@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -38,20 +38,55 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
                         handlers=[RichHandler(console=err, show_path=False)])
 
 
+def run_dates(run_date: str | None, date_from: str | None, date_to: str | None) -> list[date | None]:
+    """The dates `voc run` processes: one date (None = today), or every date from..to in order."""
+    if date_from is None and date_to is None:
+        return [parse_date(run_date)]
+    if run_date is not None:
+        raise typer.BadParameter("use either --date or --from/--to, not both")
+    if date_from is None or date_to is None:
+        raise typer.BadParameter("a backfill needs both --from and --to")
+    start, end = parse_date(date_from), parse_date(date_to)
+    if end < start:
+        raise typer.BadParameter(f"--to {date_to} is before --from {date_from}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    help="Pipeline YAML (default configs/base/pipeline.yaml + configs/local overrides).")]
+
+
 @app.command()
 def run(
-    config: Annotated[Path | None, typer.Option(help="Pipeline YAML (default configs/base/pipeline.yaml + configs/local overrides).")] = None,
+    config: ConfigOption = None,
     run_date: Annotated[str | None, typer.Option("--date", help="Run date YYYY-MM-DD (default today, Asia/Shanghai).")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Backfill: first run date.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Backfill: last run date.")] = None,
 ) -> None:
-    """Run the nightly flow once and write the tables to the configured sink."""
+    """Run the nightly flow once (or once per date of a backfill) and write the tables."""
     from flows.nightly import nightly
 
+    for day in run_dates(run_date, date_from, date_to):
+        try:
+            counts = nightly(run_date=day, config_path=config)
+        except VocError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        err.print(f"[green]done[/green] {day or 'today'}: {counts}")
+
+
+@app.command()
+def serve(config: ConfigOption = None) -> None:
+    """Serve the nightly deployment on schedule.cron in schedule.timezone until interrupted."""
+    from flows.deploy import serve as serve_deployment
+    from nlp.config import load_settings
+
     try:
-        counts = nightly(run_date=parse_date(run_date), config_path=config)
+        settings = load_settings(config)
     except VocError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    err.print(f"[green]done[/green]: {counts}")
+    serve_deployment(settings, config)
 
 
 def _register_model_commands() -> None:

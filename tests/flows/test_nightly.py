@@ -88,7 +88,7 @@ def test_text_is_normalised_and_masked(mini_run):
 def test_signals_and_resolution(mini_run):
     _, _, con = mini_run
     docs = {r[0]: r[1:] for r in con.execute(
-        "SELECT source_id, effort_contacts, effort_transfer, churn, resolution FROM documents")}
+        "SELECT source_id, effort_contacts, effort_transfer, churn, resolution FROM documents").fetchall()}
     assert docs["C1"] == (True, True, False, "resolved")
     assert docs["L1"][2] is True
 
