@@ -23,7 +23,7 @@ test: install
 	$(VENV)/bin/pytest -q
 
 bench: install
-	$(PY) benchmarks/bench_sentiment.py
+	$(PY) benchmarks/bench_sentiment.py -n $(N)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -6,7 +6,8 @@ where negative_volume is the number of negative customer sentences in the cell (
 share), severity the mean intensity (-score) of those sentences, and the stage weight comes from
 journey.yaml (`weight`) or `painpoints.stage_weights`. Impact first, as the seed articles advise:
 many, strongly negative mentions at a stage that matters, from customers who threaten to escalate
-or leave, come first.
+or leave, come first. Sentences without a journey stage (`unknown`) are counted but get
+priority 0: a pain point nobody can place on the journey has no owner to act on it.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def build_painpoints(sentences: pd.DataFrame, documents: pd.DataFrame,
         severity = float((-negative["sentiment_score"]).mean()) if len(negative) else 0.0
         escalation = float(cell_docs["escalation"].mean())
         churn = float(cell_docs["churn"].mean())
-        weight = float(stage_weights.get(stage, 0.5))
+        weight = 0.0 if stage == "unknown" else float(stage_weights.get(stage, 0.5))
         priority = len(negative) * weight * (1 + severity) * (1 + escalation + churn)
         examples = (negative if len(negative) else cell).sort_values(
             ["sentiment_score", "record_id"], kind="stable"

@@ -125,7 +125,7 @@ def feature_strings(text: str, config: FeatureConfig) -> list[tuple[str, float]]
             words = [w for w in tokenize(clause) if not _PUNCT.fullmatch(w)]
             features.extend(("w" + w, weight) for w in words)
             if config.word_bigrams:
-                features.extend(("b" + a + "|" + b, weight) for a, b in zip(words, words[1:]))
+                features.extend(("b" + a + "|" + b, weight) for a, b in zip(words, words[1:], strict=False))
             if config.negation:
                 features.extend(("n" + w, weight) for w in negated_words(words, config.negation_window))
     return features
