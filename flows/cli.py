@@ -1,4 +1,4 @@
-"""The `voc` command line: run the nightly flow, train and evaluate models."""
+"""The `voc` command line: run the nightly flow, rebuild the report, train and evaluate models."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ eval_app = typer.Typer(help="Evaluate models on a labelled CSV; the last line pr
                        no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
+topics_app = typer.Typer(help="The persisted topic model: list topics, refit.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
 err = Console(stderr=True)
 
 
@@ -76,6 +78,27 @@ def run(
 
 
 @app.command()
+def report(
+    run_date: Annotated[str, typer.Option("--date", help="Run date YYYY-MM-DD to report on.")],
+    config: ConfigOption = None,
+) -> None:
+    """Rebuild report.html and report.xlsx for one run date from the sink."""
+    from flows.report import build_report
+    from flows.sinks import make_sink
+    from nlp.config import load_settings
+
+    try:
+        settings = load_settings(config)
+        paths = build_report(make_sink(settings), parse_date(run_date), settings.run.output_dir,
+                             settings)
+    except VocError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    for path in paths:
+        err.print(f"[green]wrote[/green] {path}")
+
+
+@app.command()
 def serve(config: ConfigOption = None) -> None:
     """Serve the nightly deployment on schedule.cron in schedule.timezone until interrupted."""
     from flows.deploy import serve as serve_deployment
@@ -97,6 +120,11 @@ def _register_model_commands() -> None:
     eval_app.command("sentiment")(eval_sentiment)
     train_app.command("stages")(train_stages)
     eval_app.command("stages")(eval_stages)
+    from flows.commands.topics import eval_topics, list_topics, refit_topics
+
+    topics_app.command("list")(list_topics)
+    topics_app.command("refit")(refit_topics)
+    eval_app.command("topics")(eval_topics)
 
 
 _register_model_commands()

@@ -2,9 +2,10 @@
 
 The flow only orchestrates; each task is a thin typed wrapper around a pure function in `nlp/`
 or an I/O step in `flows/sources` and `flows/sinks`. Only I/O tasks retry.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: a deployment run validates the flow's parameters
+against its annotations, which must then be real types, not strings.
+"""
 
 import hashlib
 import json
@@ -21,27 +22,46 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.components import Components, load_components
-from flows.sinks import SCHEMA_VERSION, DuckDBSink, to_arrow
+from flows.notify import notify_failure, notify_spikes
+from flows.report import build_report, publish_artifacts
+from flows.sinks import SCHEMA_VERSION, make_sink, to_arrow
 from flows.sources import SourceBatch, SourceContext, list_files, read_channel
+from flows.topic_store import LINEAGE_COLUMNS, run_topics
 from nlp.config import Settings, load_settings
 from nlp.documents import build_documents
+from nlp.errors import SourceUnavailableError
 from nlp.normalize import detect_language, normalize_record
 from nlp.painpoints import build_painpoints, build_topic_table
 from nlp.records import CHANNELS, Record
 from nlp.sentences import explode_sentences
-from nlp.topics import OUTLIER, TopicInfo, TopicModel, make_embedder
+from nlp.topics import OUTLIER, TopicInfo
+from nlp.trends import add_trends, history_window
 
 DEV_SALT = "voc-dev-salt-change-me"
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE)
 def read_source(channel: str, root: Path, patterns: list[str], ctx: SourceContext) -> SourceBatch:
+    """Read one channel's files. Retried with the configured backoff (run.read_retry_delays):
+    a missing directory may be a mount that is not up yet, a locked file a copy in progress."""
     if not root.is_dir():
         raise FileNotFoundError(f"source '{channel}': input directory '{root}' does not exist")
     batch = read_channel(channel, list_files(root, patterns), ctx)
     get_run_logger().info("%s: %d files, %d read, %d records, %d quarantined", channel,
                           len(batch.files), batch.read, len(batch.records), len(batch.quarantine))
     return batch
+
+
+def read_with_retries(channel: str, root: Path, patterns: list[str], ctx: SourceContext,
+                      settings: Settings) -> SourceBatch:
+    delays = settings.run.read_retry_delays
+    try:
+        return read_source.with_options(retries=len(delays), retry_delay_seconds=delays)(
+            channel, root, patterns, ctx)
+    except OSError as exc:
+        raise SourceUnavailableError(
+            f"source '{channel}' ({root}) could not be read after {len(delays) + 1} attempts: "
+            f"{exc}. Nothing was written for this run date.") from exc
 
 
 @task(cache_policy=NO_CACHE)
@@ -106,22 +126,25 @@ def tag_journey(sentences: pd.DataFrame, comp: Components) -> pd.DataFrame:
 
 
 @task(cache_policy=NO_CACHE)
-def assign_topics(sentences: pd.DataFrame, settings: Settings,
-                  comp: Components) -> tuple[pd.DataFrame, list[TopicInfo], list[str], str]:
-    """Topic per customer sentence. Sentences with fewer than `min_tokens` content tokens (e.g.
-    '好的谢谢') are not fitted and stay outliers."""
+def assign_topics(sentences: pd.DataFrame, settings: Settings, comp: Components, run_date: date,
+                  ) -> tuple[pd.DataFrame, list[TopicInfo], list[str], str, pd.DataFrame]:
+    """Stable topic id per customer sentence from the persisted model (flows/topic_store.py):
+    transform with the current version, fit only when there is none or too much is new.
+    Sentences with fewer than `min_tokens` content tokens (e.g. '好的谢谢') stay -1."""
     opts = settings.topics
     out = sentences.assign(topic_id=OUTLIER)
     customer = out.index[out["role"] == "customer"]
     content = [comp.segmenter.content_tokens(t) for t in out.loc[customer, "text"]]
     keep = [i for i, toks in zip(customer, content, strict=True) if len(toks) >= opts.min_tokens]
     docs = [" ".join(toks) for toks in content if len(toks) >= opts.min_tokens]
-    embedder = make_embedder(opts.embedding, opts.embedding_dim, opts.seed, opts.embedding_model_dir)
-    model = TopicModel(embedder, opts.min_topic_size, opts.top_n_words, opts.seed)
-    out.loc[keep, "topic_id"] = model.fit_transform(docs)
-    fitted_texts = out.loc[keep, "text"].tolist()
-    version = f"bertopic/{embedder.name}/fit-per-run"
-    return out, model.topics(), fitted_texts, version
+    result = run_topics(settings, docs, out.loc[keep, "text"].tolist(), run_date,
+                        comp.segmenter.stopwords)
+    out.loc[keep, "topic_id"] = result.doc_topics
+    get_run_logger().info("topics: model %s, %d topics tonight, outlier share %.2f",
+                          result.version or "none", len(result.topics), result.outlier_share)
+    version = f"bertopic/{opts.embedding}/{result.version or 'unfitted'}"
+    lineage = pd.DataFrame(result.lineage, columns=LINEAGE_COLUMNS)
+    return out, result.topics, result.texts, version, lineage
 
 
 @task(cache_policy=NO_CACHE)
@@ -143,8 +166,27 @@ def build_tables(records: list[Record], sentences: pd.DataFrame, topics: list[To
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def read_painpoint_history(settings: Settings, run_date: date) -> pd.DataFrame:
+    """Earlier run dates' painpoints from the sink, as far back as the trend windows reach."""
+    return make_sink(settings).read_history("painpoints", run_date,
+                                            history_window(settings.trends))
+
+
+@task(cache_policy=NO_CACHE)
+def add_painpoint_trends(painpoints: pd.DataFrame, history: pd.DataFrame, run_date: date,
+                         settings: Settings) -> pd.DataFrame:
+    return add_trends(painpoints, history, run_date, settings.trends)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
 def write_tables(settings: Settings, run_date: date, tables: dict) -> None:
-    DuckDBSink(settings.sink.path).write(run_date, tables)
+    make_sink(settings).write(run_date, tables)
+
+
+@task(cache_policy=NO_CACHE)
+def write_report(settings: Settings, run_date: date) -> tuple[Path, Path]:
+    """report.html + report.xlsx in run.output_dir, read back from the sink just written."""
+    return build_report(make_sink(settings), run_date, settings.run.output_dir, settings)
 
 
 def config_hash(settings: Settings) -> str:
@@ -198,7 +240,7 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
                 source = getattr(settings.sources, channel)
                 if source.enabled:
                     root = settings.run.input_dir / source.path
-                    batches.append(read_source(channel, root, source.patterns, ctx))
+                    batches.append(read_with_retries(channel, root, source.patterns, ctx, settings))
             records, duplicates = deduplicate(batches)
         with timer.step("normalize"):
             records = normalize(records, settings)
@@ -209,9 +251,11 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
         with timer.step("stage"):
             sentences = tag_journey(sentences, comp)
         with timer.step("topics"):
-            sentences, topics, fitted_texts, topic_version = assign_topics(sentences, settings, comp)
+            sentences, topics, fitted_texts, topic_version, lineage = assign_topics(
+                sentences, settings, comp, run_date)
         with timer.step("aggregate"):
             frames = build_tables(records, sentences, topics, fitted_texts, settings, comp)
+            frames["topic_lineage"] = lineage
             created = {r.record_id: r.created_at for r in records}
             frames["utterances"] = frames["utterances"].assign(
                 created_at=frames["utterances"]["record_id"].map(created))
@@ -227,6 +271,10 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
             }
             if counts["read"] != counts["processed"] + counts["quarantined"] + counts["duplicates"]:
                 raise RuntimeError(f"record counts do not add up: {counts}")
+        with timer.step("trends"):
+            history = read_painpoint_history(settings, run_date)
+            frames["painpoints"] = add_painpoint_trends(frames["painpoints"], history, run_date,
+                                                        settings)
         with timer.step("write"):
             runs = runs_row(settings, run_date, run_id, started, "completed", counts, batches,
                             comp.sentiment, topic_version, timer.timings)
@@ -238,12 +286,19 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
         failed = runs_row(settings, run_date, run_id, started, f"failed:{timer.current}", counts,
                           batches, None, "", timer.timings)
         try:
-            DuckDBSink(settings.sink.path).write(run_date, {"runs": to_arrow(
+            make_sink(settings).write(run_date, {"runs": to_arrow(
                 "runs", with_keys(failed, run_date, run_id))})
         except Exception as sink_exc:  # noqa: BLE001 - report the original failure
             logger.error("could not record the failed run: %s", sink_exc)
+        notify_failure(settings.notify, run_date, run_id, timer.current, exc)
         raise
-    logger.info("run %s done: %s; timings %s", run_id, counts, timer.timings)
+    # The tables are committed; the report is derived from them and `voc report` can rebuild it.
+    report_paths = write_report(settings, run_date)
+    publish_artifacts(run_date, run_id, counts, frames["painpoints"], report_paths,
+                      make_sink(settings).name, settings.report.top_n)
+    notify_spikes(settings.notify, run_date, run_id, frames["painpoints"])
+    logger.info("run %s done: %s; timings %s; report %s", run_id, counts, timer.timings,
+                report_paths[0])
     return counts
 
 

@@ -37,6 +37,9 @@ class RunSettings(Strict):
     output_dir: Path = Path("data/out")
     # Environment variable holding the salt for customer-id hashes (never the salt itself).
     salt_env: str = "VOC_SALT"
+    # A source that cannot be read is retried after each of these delays (seconds), then the
+    # run fails naming it.
+    read_retry_delays: list[float] = Field(default_factory=lambda: [2.0, 10.0])
 
 
 class NormalizeSettings(Strict):
@@ -66,12 +69,24 @@ class JourneySettings(Strict):
 
 
 class TopicSettings(Strict):
+    """BERTopic settings (nlp/topics) and where the fitted model and researcher overrides live."""
+
     embedding: Literal["tfidf-svd", "sentence-transformers"] = "tfidf-svd"
     embedding_model_dir: Path | None = None
     embedding_dim: int = Field(64, ge=2)
-    min_topic_size: int = Field(12, ge=2)
+    min_topic_size: int = Field(12, ge=2)  # HDBSCAN min_cluster_size
+    min_samples: int | None = Field(None, ge=1)  # None: min_topic_size // 3
+    cluster_selection: Literal["eom", "leaf"] = "eom"
+    reduce_dim: int = Field(0, ge=0)  # 0: cluster embeddings directly; n: PCA to n dimensions
     min_tokens: int = Field(2, ge=1)
-    top_n_words: int = Field(8, ge=3)
+    top_n_words: int = Field(10, ge=3)
+    outlier_threshold: float = Field(0.1, ge=0, le=1)  # c-TF-IDF similarity to rescue an outlier
+    fit_max_docs: int = Field(20000, ge=100)  # fit on at most this many sentences, transform rest
+    # Versioned fitted models (<model_dir>/vNNNN/); None = <run.output_dir>/topic_model
+    model_dir: Path | None = None
+    overrides: Path = Path("configs/local/topics.yaml")  # rename/merge/noise/seeds; optional
+    refit_outlier_share: float = Field(0.35, gt=0, le=1)  # refit when tonight's share passes it
+    align_threshold: float = Field(0.3, ge=0, le=1)  # min similarity to keep an old id on refit
     seed: int = 42
 
 
@@ -81,9 +96,42 @@ class PainpointSettings(Strict):
     examples: int = Field(3, ge=1)
 
 
+SinkKind = Literal["duckdb", "postgres", "parquet"]
+
+
 class SinkSettings(Strict):
-    kind: Literal["duckdb"] = "duckdb"
-    path: Path = Path("data/out/voc.duckdb")
+    """Where the tables go (flows/sinks): the primary sink, read back by the report, plus
+    `also` sinks written after it (e.g. a Parquet export next to DuckDB)."""
+
+    kind: SinkKind = "duckdb"
+    path: Path = Path("data/out/voc.duckdb")  # duckdb: the database file
+    parquet_dir: Path = Path("data/out/parquet")  # parquet: one directory per table
+    # postgres: environment variable holding the connection URL (never the URL itself)
+    url_env: str = Field("VOC_PG_URL", min_length=1)
+    pg_schema: str = Field("public", pattern=r"^[a-z_][a-z0-9_]*$")
+    also: list[SinkKind] = Field(default_factory=list)
+
+
+class TrendSettings(Strict):
+    """Trend and spike test of the painpoints (nlp/trends.py; definitions in docs/schema.md)."""
+
+    min_baseline: float = Field(1.0, gt=0)  # floor of the baseline mean in trend and test
+    spike_window: int = Field(28, ge=1)  # calendar days of earlier runs in the spike baseline
+    spike_alpha: float = Field(0.01, gt=0, lt=1)  # Poisson upper-tail p-value threshold
+    spike_min_count: int = Field(3, ge=1)  # fewer negative sentences today is never a spike
+    spike_min_history: int = Field(3, ge=1)  # fewer earlier run dates: no test (spike false)
+
+
+class ReportSettings(Strict):
+    """The researcher report (flows/report): report.html and report.xlsx in run.output_dir."""
+
+    top_n: int = Field(15, ge=1)  # pain points listed
+    verbatims: int = Field(3, ge=0)  # masked verbatims shown per pain point
+    more_verbatims: int = Field(10, ge=0)  # more behind "expand"
+    trend_topics: int = Field(8, ge=1)  # lines in the topic trend chart
+    history_days: int = Field(28, ge=1)  # calendar days of history in trend charts
+    include_unassigned: bool = False  # list topic -1 ("未归类") among the top pain points
+    xlsx_max_rows: int = Field(200_000, ge=1)  # per sheet; Excel's own limit is 1,048,576
 
 
 class ScheduleSettings(Strict):
@@ -92,9 +140,19 @@ class ScheduleSettings(Strict):
     deployment: str = "voc-nightly"
 
 
+class NotifySettings(Strict):
+    """Webhook on a failed run or a pain-point spike (flows/notify.py). No URL, no notification."""
+
+    webhook_url_env: str = Field("VOC_WEBHOOK_URL", min_length=1)  # env var holding the URL
+    on_failure: bool = True
+    on_spike: bool = True
+    timeout_seconds: float = Field(5.0, gt=0)
+
+
 class Settings(Strict):
     run: RunSettings = Field(default_factory=RunSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     sources: SourcesSettings
     normalize: NormalizeSettings = Field(default_factory=NormalizeSettings)
     segment: SegmentSettings = Field(default_factory=SegmentSettings)
@@ -103,6 +161,8 @@ class Settings(Strict):
     topics: TopicSettings = Field(default_factory=TopicSettings)
     painpoints: PainpointSettings = Field(default_factory=PainpointSettings)
     sink: SinkSettings = Field(default_factory=SinkSettings)
+    trends: TrendSettings = Field(default_factory=TrendSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

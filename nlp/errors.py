@@ -76,3 +76,9 @@ class SourceUnavailableError(VocError):
     """An input source could not be reached after retries."""
 
     code = "E005"
+
+
+class NoRunError(VocError, LookupError):
+    """The sink holds no rows for the requested run date (e.g. `voc report` before `voc run`)."""
+
+    code = "E006"

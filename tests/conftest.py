@@ -62,6 +62,8 @@ def write_config(tmp_path: Path, **overrides) -> Path:
     import yaml
 
     data = yaml.safe_load((ROOT / "configs/base/pipeline.yaml").read_text(encoding="utf-8"))
+    # Outputs (report, topic model state) stay in the test's directory, never in data/out.
+    data["run"]["output_dir"] = str(tmp_path)
     for section, values in overrides.items():
         data[section] = {**data.get(section, {}), **values}
     path = tmp_path / "pipeline.yaml"
@@ -75,3 +77,69 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def _pg_bin(name: str) -> str | None:
+    import glob
+    import shutil
+
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway Postgres cluster (initdb into a temp dir, pg_ctl start on a free port) for the
+    session; its URL. As root the server runs as the `postgres` user (Postgres refuses root).
+    Skips with the reason when no server binaries exist or the cluster cannot start."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("no Postgres server binaries (initdb/pg_ctl); `apt-get install postgresql`")
+    prefix: list[str] = []
+    root_dir = Path(tempfile.mkdtemp(prefix="voc-pg-"))
+    if os.geteuid() == 0:
+        runuser = shutil.which("runuser")
+        if not runuser:
+            pytest.skip("running as root and no `runuser` to start Postgres as another user")
+        try:
+            shutil.chown(root_dir, user="postgres")
+        except (LookupError, PermissionError) as exc:
+            pytest.skip(f"running as root and cannot hand the cluster to user postgres: {exc}")
+        prefix = [runuser, "-u", "postgres", "--"]
+    data, port = root_dir / "data", _free_port()
+    log_file = root_dir / "server.log"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
+
+    init = run(initdb, "-D", str(data), "-U", "voc", "--auth=trust", "-E", "UTF8",
+               "--locale=C")
+    if init.returncode != 0:
+        shutil.rmtree(root_dir, ignore_errors=True)
+        pytest.skip(f"initdb failed: {init.stderr.strip()[-500:]}")
+    start = run(pg_ctl, "-D", str(data), "-l", str(log_file), "-w", "-t", "60", "-o",
+                f"-p {port} -k {root_dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+    if start.returncode != 0:
+        log = log_file.read_text() if log_file.exists() else ""
+        shutil.rmtree(root_dir, ignore_errors=True)
+        pytest.skip(f"Postgres did not start: {start.stderr.strip()[-300:]} {log[-300:]}")
+    try:
+        yield f"postgresql://voc@127.0.0.1:{port}/postgres"
+    finally:
+        run(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root_dir, ignore_errors=True)

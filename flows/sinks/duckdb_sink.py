@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 
-from flows.sinks.schema import SCHEMAS
+from flows.sinks.base import APPEND_ONLY, check_table, check_tables
+from flows.sinks.schema import SCHEMAS, to_frame
 
 log = logging.getLogger(__name__)
-APPEND_ONLY = {"runs"}  # every attempt is kept as history
 
 
 class DuckDBSink:
+    """Tables in one DuckDB file. Only one process may write the file at a time (DuckDB's lock)."""
+
+    name = "duckdb"
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def write(self, run_date, tables: dict[str, pa.Table]) -> None:
+    def write(self, run_date: date, tables: Mapping[str, pa.Table]) -> None:
         """Replace `run_date`'s rows of every table atomically: readers see the old state or the
         new one, never a mix, and a crash mid-way leaves the old state."""
+        check_tables(tables)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(self.path))
         try:
@@ -40,6 +48,34 @@ class DuckDBSink:
             con.close()
         log.info("wrote %s to %s", ", ".join(f"{k}={v.num_rows}" for k, v in tables.items()),
                  self.path)
+
+    def read_table(self, table: str, run_date: date | None = None) -> pd.DataFrame:
+        if run_date is None:
+            return self._select(table, "", [])
+        return self._select(table, "WHERE run_date = ?", [run_date])
+
+    def read_history(self, table: str, before: date, days: int) -> pd.DataFrame:
+        return self._select(table, "WHERE run_date >= ? AND run_date < ?",
+                            [before - timedelta(days=days), before])
+
+    def _select(self, table: str, where: str, params: list) -> pd.DataFrame:
+        check_table(table)
+        if not self.path.is_file():
+            return to_frame(table, SCHEMAS[table].empty_table())
+        con = duckdb.connect(str(self.path), read_only=True)
+        try:
+            exists = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
+            ).fetchall()[0][0]
+            if not exists:
+                return to_frame(table, SCHEMAS[table].empty_table())
+            relation = con.sql(f'SELECT * FROM "{table}" {where}', params=params)
+            # duckdb >= 1.4 names it to_arrow_table; older releases arrow()
+            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+            result = fetch()
+        finally:
+            con.close()
+        return to_frame(table, result)
 
     @staticmethod
     def _ensure_table(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -52,6 +52,15 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("escalation_rate", pa.float64()), ("churn_rate", pa.float64()),
         ("peak_end", pa.float64()), ("priority", pa.float64()), ("keywords", STR_LIST),
         ("example_record_ids", STR_LIST),
+        # nlp/trends.py: NULL when there is no earlier run date to compare with
+        ("trend_7d", pa.float64()), ("trend_28d", pa.float64()), ("spike", pa.bool_()),
+        ("spike_z", pa.float64()), ("spike_p", pa.float64()), ("history_days", pa.int32()),
+    ]),
+    # Topic owner (flows/topic_store.py): how a refit's topics relate to the previous version's.
+    "topic_lineage": pa.schema(KEY + [
+        ("old_topic_id", pa.int32()), ("new_topic_id", pa.int32()), ("relation", pa.string()),
+        ("similarity", pa.float64()), ("shared_docs", pa.int32()), ("from_version", pa.string()),
+        ("to_version", pa.string()),
     ]),
     "quarantine": pa.schema(KEY + [
         ("channel", pa.string()), ("source_file", pa.string()), ("location", pa.string()),
@@ -67,13 +76,48 @@ SCHEMAS: dict[str, pa.Schema] = {
     ]),
 }
 TABLES = tuple(SCHEMAS)
+# Columns computed from earlier runs (nlp/trends.py): a frame without them gets NULLs, which is also
+# their value when there is no history. Every other missing column is an error.
+DERIVED: dict[str, frozenset[str]] = {
+    "painpoints": frozenset(
+        {"trend_7d", "trend_28d", "spike", "spike_z", "spike_p", "history_days"}),
+}
 
 
 def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
-    """Select the contract's columns in order and cast them; a missing column is an error."""
+    """Select the contract's columns in order and cast them; a missing column is an error, except
+    the table's DERIVED columns, which become NULL."""
     schema = SCHEMAS[name]
     missing = [f.name for f in schema if f.name not in frame.columns]
-    if missing:
-        raise KeyError(f"table '{name}' lacks columns {missing}")
+    absent = [c for c in missing if c in DERIVED.get(name, ())]
+    if len(absent) < len(missing):
+        raise KeyError(f"table '{name}' lacks columns {sorted(set(missing) - set(absent))}")
+    if absent:
+        frame = frame.assign(**{c: None for c in absent})
     frame = frame[[f.name for f in schema]]
     return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+def conform(name: str, table: pa.Table) -> pa.Table:
+    """A table read back from any sink, in the contract's column order and types: columns the
+    stored table lacks (written before they were added) become NULL, extra ones are dropped."""
+    schema = SCHEMAS[name]
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name).cast(field.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def to_frame(name: str, table: pa.Table) -> pd.DataFrame:
+    """The pandas frame every sink's reads return, so that sinks are interchangeable: dates as
+    datetime.date, timestamps tz-aware, list columns as Python lists (None stays None)."""
+    table = conform(name, table)
+    frame = table.to_pandas(date_as_object=True)
+    for field in table.schema:
+        if pa.types.is_list(field.type):
+            frame[field.name] = pd.Series(table.column(field.name).to_pylist(), dtype=object,
+                                          index=frame.index)
+    return frame

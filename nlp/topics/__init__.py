@@ -1,6 +1,9 @@
-"""Topic modelling: BERTopic over jieba tokens with swappable embeddings."""
+"""Topic modelling: BERTopic over jieba tokens with swappable embeddings, stable ids, overrides."""
 
 from nlp.topics.embeddings import EmbeddingBackend, make_embedder
-from nlp.topics.model import OUTLIER, TopicInfo, TopicModel, readable_label
+from nlp.topics.labels import readable_label
+from nlp.topics.model import TopicModel, TopicParams
+from nlp.topics.types import OUTLIER, TopicInfo
 
-__all__ = ["EmbeddingBackend", "OUTLIER", "TopicInfo", "TopicModel", "make_embedder", "readable_label"]
+__all__ = ["EmbeddingBackend", "OUTLIER", "TopicInfo", "TopicModel", "TopicParams",
+           "make_embedder", "readable_label"]

@@ -1,121 +1,170 @@
-"""BERTopic over jieba tokens: fit, assign topics, readable Chinese labels and verbatims."""
+"""BERTopic over jieba tokens: fit on a capped sample, transform the rest, keywords and centroids.
+
+Topic ids here are BERTopic's own (0..n-1 by size, -1 outlier); stable ids across runs are the
+business of `nlp.topics.align` and the store in `flows/topic_store.py`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from bertopic import BERTopic
+from bertopic.backend import BaseEmbedder
+from bertopic.dimensionality import BaseDimensionalityReduction
 from bertopic.vectorizers import ClassTfidfTransformer
 from hdbscan import HDBSCAN
 from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import CountVectorizer
 
 from nlp.topics.embeddings import EmbeddingBackend
+from nlp.topics.types import OUTLIER
+from nlp.topics.vectorizer import build_vectorizer
 
 log = logging.getLogger(__name__)
-OUTLIER = -1
 
 
 @dataclass(frozen=True, slots=True)
-class TopicInfo:
-    topic_id: int
-    label: str
-    keywords: list[str]
-    size: int
-    representative: list[int]  # indices into the fitted documents
+class TopicParams:
+    """The knobs that shape the topics (TopicSettings in nlp/config.py holds their defaults)."""
+
+    min_topic_size: int = 8
+    min_samples: int | None = None  # None: min_topic_size // 3, at least 2
+    cluster_selection: str = "eom"
+    reduce_dim: int = 0  # 0: cluster the (L2-normalised) embeddings directly; else PCA to n dims
+    top_n_words: int = 10
+    outlier_threshold: float = 0.1  # c-TF-IDF similarity needed to pull an outlier into a topic
+    fit_max_docs: int = 20000
+    seed: int = 42
 
 
-def _split(doc: str) -> list[str]:
-    return doc.split()
+class BackendAdapter(BaseEmbedder):
+    """Our embedding backend seen as a BERTopic embedder (guided topics embed the seed words)."""
+
+    def __init__(self, backend: EmbeddingBackend) -> None:
+        super().__init__()
+        self.backend = backend
+
+    def embed(self, documents, verbose: bool = False) -> np.ndarray:
+        return self.backend.embed(list(documents))
 
 
-def build_bertopic(min_topic_size: int, top_n_words: int, seed: int, n_docs: int) -> BERTopic:
-    """BERTopic with pieces chosen for Chinese customer sentences on a CPU:
-    PCA instead of UMAP (deterministic, no JIT start-up), HDBSCAN, and a vectoriser over the
-    already-segmented jieba tokens with uni- and bi-grams of words."""
-    vectorizer = CountVectorizer(
-        tokenizer=_split, token_pattern=None, lowercase=False, ngram_range=(1, 2),
-        min_df=2 if n_docs >= 50 else 1,
-    )
+def build_bertopic(params: TopicParams, n_docs: int, stopwords: Collection[str],
+                   embedder: EmbeddingBackend, seeds: list[list[str]] | None) -> BERTopic:
+    """PCA (or nothing) instead of UMAP: deterministic and no JIT start-up; HDBSCAN; the jieba
+    keyword vectoriser; c-TF-IDF that damps words every topic shares."""
+    reducer = (PCA(n_components=min(params.reduce_dim, max(2, n_docs // 10)),
+                   random_state=params.seed)
+               if params.reduce_dim else BaseDimensionalityReduction())
+    min_samples = params.min_samples or max(2, params.min_topic_size // 3)
     return BERTopic(
         language="multilingual",
-        top_n_words=top_n_words,
-        min_topic_size=min_topic_size,
-        umap_model=PCA(n_components=min(10, max(2, n_docs // 10)), random_state=seed),
+        embedding_model=BackendAdapter(embedder),
+        top_n_words=params.top_n_words,
+        min_topic_size=params.min_topic_size,
+        umap_model=reducer,
         hdbscan_model=HDBSCAN(
-            min_cluster_size=min_topic_size, min_samples=max(2, min_topic_size // 3),
-            metric="euclidean", cluster_selection_method="eom", prediction_data=True,
+            min_cluster_size=params.min_topic_size, min_samples=min_samples, metric="euclidean",
+            cluster_selection_method=params.cluster_selection, prediction_data=True,
         ),
-        vectorizer_model=vectorizer,
+        vectorizer_model=build_vectorizer(stopwords, n_docs),
         ctfidf_model=ClassTfidfTransformer(reduce_frequent_words=True),
+        seed_topic_list=seeds or None,
         calculate_probabilities=False,
     )
 
 
+@dataclass
+class Assignment:
+    topics: list[int]  # BERTopic ids after outlier reduction, -1 = outlier
+    raw_outlier_share: float  # share of documents HDBSCAN left as outliers before reduction
+    embeddings: np.ndarray
+
+
 class TopicModel:
-    """Fits topics on space-joined content tokens of customer sentences."""
+    """A fitted BERTopic plus its embedder and per-topic centroids (picklable as one object)."""
 
-    def __init__(self, embedder: EmbeddingBackend, min_topic_size: int = 12, top_n_words: int = 8,
-                 seed: int = 42) -> None:
+    def __init__(self, embedder: EmbeddingBackend, params: TopicParams,
+                 stopwords: Collection[str] = ()) -> None:
         self.embedder = embedder
-        self.min_topic_size = min_topic_size
-        self.top_n_words = top_n_words
-        self.seed = seed
+        self.params = params
+        self.stopwords = frozenset(stopwords)
         self.model: BERTopic | None = None
+        self.centroids: dict[int, np.ndarray] = {}
 
-    def fit_transform(self, docs: Sequence[str]) -> list[int]:
-        """Topic id per document; -1 marks outliers that no topic explains."""
+    @property
+    def fitted(self) -> bool:
+        return self.model is not None
+
+    def fit(self, docs: Sequence[str], seeds: list[list[str]] | None = None) -> Assignment | None:
+        """Fit on at most `fit_max_docs` documents (a seeded sample) and assign every document.
+        None when there are too few documents to find any topic."""
         docs = list(docs)
-        if len(docs) < max(2 * self.min_topic_size, 10):
-            log.warning("only %d documents: too few to fit topics, all marked outlier", len(docs))
-            return [OUTLIER] * len(docs)
-        embeddings = self.embedder.fit(docs).embed(docs)
-        self.model = build_bertopic(self.min_topic_size, self.top_n_words, self.seed, len(docs))
-        topics, _ = self.model.fit_transform(docs, embeddings=embeddings)
-        if OUTLIER in topics and len(set(topics)) > 1:
-            topics = self.model.reduce_outliers(docs, topics, strategy="c-tf-idf", threshold=0.1)
-            self.model.update_topics(docs, topics=topics, top_n_words=self.top_n_words,
-                                     vectorizer_model=self.model.vectorizer_model)
-        self._embeddings = embeddings
-        self._topics = np.asarray(topics)
-        return [int(t) for t in topics]
+        p = self.params
+        if len(docs) < max(2 * p.min_topic_size, 10):
+            log.warning("only %d documents: too few to fit topics", len(docs))
+            return None
+        sample = np.arange(len(docs))
+        if len(docs) > p.fit_max_docs:
+            rng = np.random.default_rng(p.seed)
+            sample = np.sort(rng.choice(len(docs), p.fit_max_docs, replace=False))
+            log.info("fitting topics on a sample of %d of %d documents", sample.size, len(docs))
+        fit_docs = [docs[i] for i in sample]
+        embeddings = self.embedder.fit(fit_docs).embed(fit_docs)
+        self.model = build_bertopic(p, len(fit_docs), self.stopwords, self.embedder, seeds)
+        raw, _ = self.model.fit_transform(fit_docs, embeddings=embeddings.copy())
+        raw = np.asarray(raw)
+        if len(set(raw.tolist()) - {OUTLIER}) == 0:
+            log.warning("no topic found in %d documents", len(docs))
+            self.model = None
+            return None
+        topics = self._reduce_outliers(fit_docs, raw)
+        self.centroids = {t: embeddings[topics == t].mean(axis=0)
+                          for t in sorted(set(topics.tolist()) - {OUTLIER})}
+        if sample.size == len(docs):
+            return Assignment(topics.tolist(), float(np.mean(raw == OUTLIER)), embeddings)
+        full = self.transform(docs)
+        full.topics = np.asarray(full.topics)
+        full.topics[sample] = topics
+        full.topics = full.topics.tolist()
+        return full
 
-    def topics(self) -> list[TopicInfo]:
+    def transform(self, docs: Sequence[str]) -> Assignment:
+        """Assign documents to the fitted topics without refitting."""
         if self.model is None:
+            raise RuntimeError("TopicModel.transform called before fit")
+        docs = list(docs)
+        if not docs:
+            return Assignment([], 0.0, np.zeros((0, 1), dtype=np.float32))
+        embeddings = self.embedder.embed(docs)
+        raw, _ = self.model.transform(docs, embeddings=embeddings)
+        raw = np.asarray(raw)
+        topics = self._reduce_outliers(docs, raw)
+        return Assignment(topics.tolist(), float(np.mean(raw == OUTLIER)), embeddings)
+
+    def _reduce_outliers(self, docs: list[str], topics: np.ndarray) -> np.ndarray:
+        if OUTLIER not in topics or not self.model._outliers:  # fitted without an outlier class
+            return topics
+        reduced = self.model.reduce_outliers(docs, topics.tolist(), strategy="c-tf-idf",
+                                             threshold=self.params.outlier_threshold)
+        return np.asarray(reduced)
+
+    def keywords(self) -> dict[int, list[tuple[str, float]]]:
+        """Top keywords with their c-TF-IDF weight per topic (outliers excluded)."""
+        if self.model is None:
+            return {}
+        return {int(t): [(w, float(s)) for w, s in words if w and s > 0]
+                for t, words in sorted(self.model.get_topics().items()) if t != OUTLIER}
+
+    def representatives(self, topic: int, topics: Sequence[int], embeddings: np.ndarray,
+                        k: int = 3) -> list[int]:
+        """Indices of the `k` members closest to the topic's fitted centroid."""
+        members = np.flatnonzero(np.asarray(topics) == topic)
+        if members.size == 0:
             return []
-        out = []
-        for topic_id, words in sorted(self.model.get_topics().items()):
-            if topic_id == OUTLIER:
-                continue
-            keywords = [w for w, score in words if w and score > 0]
-            members = np.flatnonzero(self._topics == topic_id)
-            if members.size == 0:
-                continue
-            out.append(
-                TopicInfo(topic_id, readable_label(keywords), keywords, int(members.size),
-                          self._closest_to_centroid(members))
-            )
-        return out
-
-    def _closest_to_centroid(self, members: np.ndarray, k: int = 3) -> list[int]:
-        vectors = self._embeddings[members]
-        centroid = vectors.mean(axis=0)
-        order = np.argsort(-(vectors @ centroid), kind="stable")
+        centroid = self.centroids.get(topic)
+        if centroid is None:
+            centroid = embeddings[members].mean(axis=0)
+        order = np.argsort(-(embeddings[members] @ centroid), kind="stable")
         return [int(members[i]) for i in order[:k]]
-
-
-def readable_label(keywords: Sequence[str], n: int = 3) -> str:
-    """A short Chinese label from the top keywords: bigrams first when they contain a unigram
-    already chosen, no single characters, no repeats."""
-    chosen: list[str] = []
-    for word in keywords:
-        compact = word.replace(" ", "")
-        if len(compact) < 2 or any(compact in c or c in compact for c in chosen):
-            continue
-        chosen.append(compact)
-        if len(chosen) == n:
-            break
-    return "·".join(chosen) if chosen else "其他"

@@ -1,0 +1,123 @@
+"""The researcher report: one self-contained HTML file and an XLSX workbook, built from a sink with
+ten synthetic run dates; rendered in headless Chromium (screenshot, no JavaScript errors, every
+chart drawn)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from flows.report import build_report
+from flows.report.sample import sample_frames, write_sample
+from flows.sinks import DuckDBSink
+from flows.sinks.schema import TABLES
+from tests.conftest import ROOT, write_config
+
+LAST = date(2026, 11, 24)
+FIGURES = ["fig-channels", "fig-sentiment", "fig-quarantine", "fig-runs",
+           "fig-journey-sentiment", "fig-journey-priority", "fig-trends"]
+HOSTILE = "<script>alert('x')</script>快递丢了"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, settings):
+    tmp = tmp_path_factory.mktemp("report")
+    frames = sample_frames(LAST, days=10)
+    utterances = frames[LAST]["utterances"]
+    first_customer = utterances.index[utterances["role"] == "customer"][0]
+    utterances.loc[first_customer, "text"] = HOSTILE  # user text must never become markup
+    sink = DuckDBSink(tmp / "voc.duckdb")
+    write_sample(sink, frames)
+    html, xlsx = build_report(sink, LAST, tmp / "out", settings)
+    return tmp, html, xlsx
+
+
+def test_html_is_one_self_contained_utf8_file(report):
+    _, html, _ = report
+    page = html.read_text(encoding="utf-8")
+    assert '<meta charset="utf-8">' in page and "Noto Sans CJK SC" in page
+    assert not re.search(r'<(script|link|img)[^>]+(src|href)="?(https?:)?//', page)
+    assert len(page) > 3_000_000  # plotly.js is inlined
+    assert "客户之声日报" in page and "2026-11-24" in page
+
+
+def test_report_shows_painpoints_spikes_verbatims_and_filter(report):
+    _, html, _ = report
+    page = html.read_text(encoding="utf-8")
+    assert page.count('class="main') >= 5 and "电话打不通" in page  # the sample's spike
+    assert "badge-spike" in page and 'id="spikes"' in page
+    assert page.count('<details class="verbatim">') >= 15 and '<details class="more">' in page
+    assert 'id="channel-filter"' in page and "data-channels=" in page
+    assert HOSTILE not in page and "&lt;script&gt;alert(" in page
+    assert not re.search(r"1[3-9]\d{9}", page.split("<script>")[0])  # no raw mobile numbers
+
+
+def test_xlsx_has_one_sheet_per_table(report):
+    from openpyxl import load_workbook
+
+    _, _, xlsx = report
+    book = load_workbook(xlsx, read_only=True)
+    assert book.sheetnames == list(TABLES)
+    header = next(book["painpoints"].iter_rows(max_row=1, values_only=True))
+    assert {"trend_7d", "trend_28d", "spike", "spike_p"} <= set(header)
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    flags = ["--headless", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}",
+             "--virtual-time-budget=10000", "--enable-logging=stderr", "--v=0"]
+    if os.geteuid() == 0:
+        flags.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
+    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_report_renders_in_headless_chromium(report):
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("no chromium binary on PATH (CI installs it: apt-get install chromium)")
+    tmp, html, _ = report
+    url = html.resolve().as_uri()
+    shot = tmp / "report.png"
+    run = chromium(binary, tmp / "profile-1", "--hide-scrollbars", "--window-size=1400,3000",
+                   f"--screenshot={shot}", url)
+    assert shot.is_file() and shot.stat().st_size > 50_000, run.stderr[-2000:]
+    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
+    errors = [line for line in console if re.search(r"Uncaught|Error|error", line)]
+    assert not errors, errors
+    dom = chromium(binary, tmp / "profile-2", "--dump-dom", url).stdout
+    ids = re.findall(r'<div id="(fig-[a-z-]+)"', dom)
+    assert ids == FIGURES
+    for i, fig in enumerate(ids):
+        start = dom.index(f'<div id="{fig}"')
+        end = dom.index(f'<div id="{ids[i + 1]}"') if i + 1 < len(ids) else len(dom)
+        drawn = dom[start:end]
+        assert "main-svg" in drawn, f"{fig}: plotly did not render"
+        assert re.search(r'class="(trace |hm")', drawn), f"{fig}: chart has no data"
+
+
+def test_voc_report_command_rebuilds_both_files(report, tmp_path):
+    tmp, _, _ = report
+    config = write_config(tmp_path, run={"output_dir": str(tmp_path / "out")},
+                          sink={"path": str(tmp / "voc.duckdb")})
+    voc = Path(sys.executable).parent / "voc"
+    proc = subprocess.run([str(voc), "report", "--date", "2026-11-24", "--config", str(config)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "out/report.html").is_file() and (tmp_path / "out/report.xlsx").is_file()
+    missing = subprocess.run([str(voc), "report", "--date", "2020-01-01", "--config", str(config)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert missing.returncode == 2 and "E006" in missing.stderr
