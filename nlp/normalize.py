@@ -126,13 +126,27 @@ def is_luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+# A long number right after one of these labels is a business reference, not a card or ID: one
+# random 16-19 digit order number in ten passes the Luhn check.
+_REFERENCE_LABEL = re.compile(r"(?:订单|单号|运单|流水|交易号|编号|工单|order|ref)[号码:：# ]*$",
+                              re.IGNORECASE)
+
+
+def _is_reference(match: re.Match[str]) -> bool:
+    return bool(_REFERENCE_LABEL.search(match.string[max(0, match.start() - 8) : match.start()]))
+
+
 def _mask_ids(match: re.Match[str]) -> str:
-    return PII_TAGS["id_card"] if is_id_card(match.group()) else match.group()
+    if _is_reference(match) or not is_id_card(match.group()):
+        return match.group()
+    return PII_TAGS["id_card"]
 
 
 def _mask_cards(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group())
-    return PII_TAGS["bank_card"] if 16 <= len(digits) <= 19 and is_luhn(digits) else match.group()
+    if _is_reference(match) or not (16 <= len(digits) <= 19 and is_luhn(digits)):
+        return match.group()
+    return PII_TAGS["bank_card"]
 
 
 def _mask_international(match: re.Match[str]) -> str:

@@ -78,6 +78,9 @@ NON_PII = [
     lambda: f"验证码{RNG.randint(100000, 999999)}",
     lambda: f"工号{RNG.randint(1000, 99999)}",
     lambda: f"等了{RNG.randint(2, 90)}分钟",
+    # long labelled references: one in ten random 16-19 digit numbers passes the Luhn check
+    lambda: f"订单号{RNG.randint(10**15, 10**16 - 1)}",
+    lambda: f"交易流水号：{RNG.randint(10**17, 10**18 - 1)}",
 ]
 
 
