@@ -99,8 +99,12 @@ def report(
 
 
 @app.command()
-def serve(config: ConfigOption = None) -> None:
+def serve(
+    config: ConfigOption = None,
+    show: Annotated[bool, typer.Option("--show", help="Print the schedule and next runs, then exit.")] = False,
+) -> None:
     """Serve the nightly deployment on schedule.cron in schedule.timezone until interrupted."""
+    from flows.deploy import describe
     from flows.deploy import serve as serve_deployment
     from nlp.config import load_settings
 
@@ -109,6 +113,9 @@ def serve(config: ConfigOption = None) -> None:
     except VocError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    if show:
+        typer.echo(describe(settings))
+        return
     serve_deployment(settings, config)
 
 

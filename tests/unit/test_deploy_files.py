@@ -24,3 +24,16 @@ def test_systemd_unit_starts_voc_serve():
     unit.read(ROOT / "deploy/voc-nightly.service")
     assert unit["Service"]["ExecStart"].endswith("voc serve")
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_voc_serve_show_prints_the_schedule(tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from tests.conftest import write_config
+
+    config = write_config(tmp_path, schedule={"cron": "30 3 * * 1-5", "timezone": "Asia/Hong_Kong"})
+    result = CliRunner().invoke(app, ["serve", "--config", str(config), "--show"])
+    assert result.exit_code == 0, result.output
+    assert "'30 3 * * 1-5' in Asia/Hong_Kong" in result.output
+    assert result.output.count("T03:30+08:00") == 3
