@@ -10,6 +10,7 @@ from flows.sources.base import (
     RecordProblem,
     SourceBatch,
     SourceContext,
+    descriptive_fields,
     new_record,
     optional_str,
     parse_timestamp,
@@ -36,9 +37,7 @@ def post_to_record(obj: dict[str, Any], ctx: SourceContext) -> Record:
         CHANNEL, post_id, ctx,
         customer_id=obj.get("author_hash"),
         created_at=created_at,
-        industry=optional_str(obj.get("industry")),
-        product=optional_str(obj.get("product")),
-        region=optional_str(obj.get("region")),
+        **descriptive_fields(obj),
         turns=[Utterance(role="customer", text=text, ts=created_at)],
         meta={k: obj[k] for k in META_KEYS if obj.get(k) is not None and k != "author_hash"},
     )
