@@ -24,6 +24,7 @@ test: install
 
 bench: install
 	$(PY) benchmarks/bench_sentiment.py -n $(N)
+	$(PY) benchmarks/bench_flow.py --n $(N)
 
 lint: install
 	$(VENV)/bin/ruff check .

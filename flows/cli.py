@@ -132,6 +132,11 @@ def _register_model_commands() -> None:
     topics_app.command("list")(list_topics)
     topics_app.command("refit")(refit_topics)
     eval_app.command("topics")(eval_topics)
+    from flows.commands.analyze import analyze
+    from flows.commands.mentions import eval_mentions
+
+    app.command("analyze")(analyze)
+    eval_app.command("mentions")(eval_mentions)
 
 
 _register_model_commands()

@@ -20,20 +20,23 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import opaque
 
 from flows.components import Components, load_components
+from flows.mentions import mention_tables
 from flows.notify import notify_failure, notify_spikes
 from flows.report import build_report, publish_artifacts
+from flows.runner import make_task_runner
+from flows.shards import ShardResult, combine, pack, process_shard, split_shards
 from flows.sinks import SCHEMA_VERSION, make_sink, to_arrow
 from flows.sources import SourceBatch, SourceContext, list_files, read_channel
 from flows.topic_store import LINEAGE_COLUMNS, run_topics
+from flows.watermark import Watermarks
 from nlp.config import Settings, load_settings
 from nlp.documents import build_documents
 from nlp.errors import SourceUnavailableError
-from nlp.normalize import detect_language, normalize_record
 from nlp.painpoints import build_painpoints, build_topic_table
 from nlp.records import CHANNELS, Record
-from nlp.sentences import explode_sentences
 from nlp.topics import OUTLIER, TopicInfo
 from nlp.trends import add_trends, history_window
 
@@ -41,23 +44,30 @@ DEV_SALT = "voc-dev-salt-change-me"
 
 
 @task(cache_policy=NO_CACHE)
-def read_source(channel: str, root: Path, patterns: list[str], ctx: SourceContext) -> SourceBatch:
-    """Read one channel's files. Retried with the configured backoff (run.read_retry_delays):
+def read_source(channel: str, root: Path, patterns: list[str], ctx: SourceContext,
+                marks: Watermarks | None = None,
+                run_date: date | None = None) -> tuple[SourceBatch, list[Path]]:
+    """Read one channel's files (with a watermark: only the files `run_date` owns or that are
+    new, flows/watermark.py). Retried with the configured backoff (run.read_retry_delays):
     a missing directory may be a mount that is not up yet, a locked file a copy in progress."""
     if not root.is_dir():
         raise FileNotFoundError(f"source '{channel}': input directory '{root}' does not exist")
-    batch = read_channel(channel, list_files(root, patterns), ctx)
+    files = list_files(root, patterns)
+    if marks is not None and run_date is not None:
+        files = marks.select(channel, root, files, run_date)
+    batch = read_channel(channel, files, ctx)
     get_run_logger().info("%s: %d files, %d read, %d records, %d quarantined", channel,
                           len(batch.files), batch.read, len(batch.records), len(batch.quarantine))
-    return batch
+    return batch, files
 
 
 def read_with_retries(channel: str, root: Path, patterns: list[str], ctx: SourceContext,
-                      settings: Settings) -> SourceBatch:
+                      settings: Settings, marks: Watermarks | None = None,
+                      run_date: date | None = None) -> tuple[SourceBatch, list[Path]]:
     delays = settings.run.read_retry_delays
     try:
         return read_source.with_options(retries=len(delays), retry_delay_seconds=delays)(
-            channel, root, patterns, ctx)
+            channel, root, patterns, ctx, opaque(marks), run_date)
     except OSError as exc:
         raise SourceUnavailableError(
             f"source '{channel}' ({root}) could not be read after {len(delays) + 1} attempts: "
@@ -79,50 +89,26 @@ def deduplicate(batches: list[SourceBatch]) -> tuple[list[Record], list[str]]:
     return records, duplicates
 
 
-@task(cache_policy=NO_CACHE)
-def normalize(records: list[Record], settings: Settings) -> list[Record]:
-    opts = settings.normalize
-    return [normalize_record(r, simplified=opts.to_simplified, max_chars=opts.max_text_chars)
-            for r in records]
-
-
-@task(cache_policy=NO_CACHE)
-def split_and_segment(records: list[Record], settings: Settings, comp: Components) -> pd.DataFrame:
-    rows = explode_sentences(records, settings.normalize.min_sentence_chars)
-    frame = pd.DataFrame([asdict(r) for r in rows],
-                         columns=["record_id", "channel", "turn_index", "sentence_index", "role",
-                                  "text"])
-    frame["tokens"] = comp.segmenter.tokens_batch(frame["text"].tolist())
-    frame["language"] = [detect_language(t) for t in frame["text"]]
-    return frame
-
-
-@task(cache_policy=NO_CACHE)
-def score_sentiment(sentences: pd.DataFrame, comp: Components) -> pd.DataFrame:
-    """Sentiment of customer sentences only; agent and system sentences stay unscored."""
-    out = sentences.assign(sentiment_label=None, sentiment_score=float("nan"),
-                           sentiment_confidence=float("nan"))
-    mask = out["role"] == "customer"
-    results = comp.sentiment.predict(out.loc[mask, "text"].tolist())
-    out.loc[mask, "sentiment_label"] = [r.label for r in results]
-    out.loc[mask, "sentiment_score"] = [r.score for r in results]
-    out.loc[mask, "sentiment_confidence"] = [r.confidence for r in results]
-    return out
-
-
-@task(cache_policy=NO_CACHE)
-def tag_journey(sentences: pd.DataFrame, comp: Components) -> pd.DataFrame:
-    out = sentences.assign(stage=None, stage_confidence=float("nan"), stage_method=None,
-                           stage_evidence=None, touchpoint=None)
-    mask = out["role"] == "customer"
-    results = comp.tagger.tag(out.loc[mask, "tokens"].tolist())
-    out.loc[mask, "stage"] = [r.stage for r in results]
-    out.loc[mask, "stage_confidence"] = [r.confidence for r in results]
-    out.loc[mask, "stage_method"] = [r.method for r in results]
-    out.loc[mask, "stage_evidence"] = [r.evidence for r in results]
-    out.loc[mask, "touchpoint"] = [r.touchpoint for r in results]
-    out["signals"] = [comp.detector.sentence_signals(tokens) for tokens in out["tokens"]]
-    return out
+def run_shards(records: list[Record], settings: Settings) -> ShardResult:
+    """Normalise, segment, score and tag the records in shards of `run.batch_size` on the
+    configured runner (flows/runner.py); results come back in shard order."""
+    shards = split_shards(records, settings.run.batch_size)
+    runner = make_task_runner(settings.runner)
+    logger = get_run_logger()
+    if runner is None:
+        results = []
+        for number, shard in enumerate(shards, start=1):
+            results.append(process_shard(pack(shard), settings))
+            logger.info("shard %d/%d: %d records", number, len(shards), len(shard))
+        return combine(results)
+    with runner:
+        futures = [runner.submit(process_shard, {"shard": pack(shard), "settings": settings})
+                   for shard in shards]
+        results = []
+        for number, future in enumerate(futures, start=1):
+            results.append(future.result())
+            logger.info("shard %d/%d done on %s", number, len(shards), settings.runner.kind)
+    return combine(results)
 
 
 @task(cache_policy=NO_CACHE)
@@ -134,7 +120,7 @@ def assign_topics(sentences: pd.DataFrame, settings: Settings, comp: Components,
     opts = settings.topics
     out = sentences.assign(topic_id=OUTLIER)
     customer = out.index[out["role"] == "customer"]
-    content = [comp.segmenter.content_tokens(t) for t in out.loc[customer, "text"]]
+    content = [comp.segmenter.content_of(t) for t in out.loc[customer, "tokens"]]
     keep = [i for i, toks in zip(customer, content, strict=True) if len(toks) >= opts.min_tokens]
     docs = [" ".join(toks) for toks in content if len(toks) >= opts.min_tokens]
     result = run_topics(settings, docs, out.loc[keep, "text"].tolist(), run_date,
@@ -161,8 +147,13 @@ def build_tables(records: list[Record], sentences: pd.DataFrame, topics: list[To
     painpoints = build_painpoints(sentences, documents, topics, weights,
                                   settings.painpoints.examples)
     topic_table = build_topic_table(topics, sentences, fitted_texts)
-    return {"utterances": sentences, "documents": documents, "topics": topic_table,
-            "painpoints": painpoints}
+    tables = {"utterances": sentences, "documents": documents, "topics": topic_table,
+              "painpoints": painpoints}
+    if settings.mentions.enabled and len(sentences):
+        extra = mention_tables(sentences, documents, painpoints, topics, settings, comp)
+        tables.update(painpoints=extra["painpoints"], mentions=extra["mentions"],
+                      rating_impact=extra["rating_impact"])
+    return tables
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -235,26 +226,31 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
     try:
         with timer.step("load"):
             comp = load_components(settings)
+        marks = Watermarks.load(settings.run.output_dir) if settings.run.incremental else None
+        consumed: dict[str, tuple[Path, list[Path]]] = {}
         with timer.step("read"):
             for channel in CHANNELS:
                 source = getattr(settings.sources, channel)
                 if source.enabled:
                     root = settings.run.input_dir / source.path
-                    batches.append(read_with_retries(channel, root, source.patterns, ctx, settings))
-            records, duplicates = deduplicate(batches)
-        with timer.step("normalize"):
-            records = normalize(records, settings)
-        with timer.step("segment"):
-            sentences = split_and_segment(records, settings, comp)
-        with timer.step("sentiment"):
-            sentences = score_sentiment(sentences, comp)
-        with timer.step("stage"):
-            sentences = tag_journey(sentences, comp)
+                    batch, files = read_with_retries(channel, root, source.patterns, ctx,
+                                                     settings, marks, run_date)
+                    batches.append(batch)
+                    consumed[channel] = (root, files)
+            records, duplicates = deduplicate(opaque(batches))
+            for batch in batches:  # keep the counts, free the raw records once normalised
+                batch.n_records = len(batch.records)
+                batch.records = []
+        with timer.step("process"):
+            shards = run_shards(records, settings)
+            records, sentences = shards.records, shards.sentences
+        timer.timings.update(shards.timings)  # per-step seconds summed over shards
         with timer.step("topics"):
             sentences, topics, fitted_texts, topic_version, lineage = assign_topics(
-                sentences, settings, comp, run_date)
+                opaque(sentences), settings, opaque(comp), run_date)
         with timer.step("aggregate"):
-            frames = build_tables(records, sentences, topics, fitted_texts, settings, comp)
+            frames = build_tables(opaque(records), opaque(sentences), opaque(topics),
+                                  opaque(fitted_texts), settings, opaque(comp))
             frames["topic_lineage"] = lineage
             created = {r.record_id: r.created_at for r in records}
             frames["utterances"] = frames["utterances"].assign(
@@ -273,14 +269,18 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
                 raise RuntimeError(f"record counts do not add up: {counts}")
         with timer.step("trends"):
             history = read_painpoint_history(settings, run_date)
-            frames["painpoints"] = add_painpoint_trends(frames["painpoints"], history, run_date,
-                                                        settings)
+            frames["painpoints"] = add_painpoint_trends(opaque(frames["painpoints"]),
+                                                        opaque(history), run_date, settings)
         with timer.step("write"):
             runs = runs_row(settings, run_date, run_id, started, "completed", counts, batches,
                             comp.sentiment, topic_version, timer.timings)
             tables = {name: to_arrow(name, with_keys(frame, run_date, run_id))
                       for name, frame in {**frames, "runs": runs}.items()}
-            write_tables(settings, run_date, tables)
+            write_tables(settings, run_date, opaque(tables))
+            if marks is not None:  # the tables are committed: tonight's files are consumed
+                for channel, (root, files) in consumed.items():
+                    marks.consume(channel, root, files, run_date)
+                marks.save()
     except Exception as exc:
         logger.error("run %s failed in step '%s': %s", run_id, timer.current, exc)
         failed = runs_row(settings, run_date, run_id, started, f"failed:{timer.current}", counts,
@@ -306,7 +306,8 @@ def runs_row(settings: Settings, run_date: date, run_id: str, started: datetime,
              counts: dict[str, int], batches: list[SourceBatch], sentiment, topic_version: str,
              timings: dict[str, float]) -> pd.DataFrame:
     per_channel = {
-        b.channel: {"read": b.read, "records": len(b.records), "quarantined": len(b.quarantine),
+        b.channel: {"read": b.read, "records": b.n_records or len(b.records),
+                    "quarantined": len(b.quarantine),
                     "files": len(b.files)}
         for b in batches
     }

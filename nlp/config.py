@@ -40,6 +40,21 @@ class RunSettings(Strict):
     # A source that cannot be read is retried after each of these delays (seconds), then the
     # run fails naming it.
     read_retry_delays: list[float] = Field(default_factory=lambda: [2.0, 10.0])
+    # Records per shard of the per-record stages (flows/shards.py); memory per task grows with it.
+    batch_size: int = Field(5000, ge=1)
+    # Read only files not consumed by an earlier run date (flows/watermark.py); a rerun of a
+    # date re-reads that date's files.
+    incremental: bool = False
+
+
+class RunnerSettings(Strict):
+    """Where the shards run (flows/runner.py): in the flow's process, or on Dask workers."""
+
+    kind: Literal["local", "dask"] = "local"
+    # dask: an existing scheduler ("tcp://host:8786"); None starts a local cluster.
+    address: str | None = None
+    n_workers: int = Field(2, ge=1)  # local cluster only
+    threads_per_worker: int = Field(1, ge=1)  # local cluster only
 
 
 class NormalizeSettings(Strict):
@@ -94,6 +109,40 @@ class PainpointSettings(Strict):
     stage_weights: dict[str, float] = Field(default_factory=dict)
     min_volume: int = Field(3, ge=1)
     examples: int = Field(3, ge=1)
+    # What a pain-point cell counts: customer sentences, or aspect mentions (nlp/mentions.py),
+    # so that "味道不错，送餐太慢了" adds a positive to `use` and a negative to `deliver`.
+    count: Literal["sentences", "mentions"] = "sentences"
+    # Scale priority by the cell's rating impact (nlp/impact.py) when its interval excludes 0.
+    use_rating_impact: bool = False
+
+
+class MentionSettings(Strict):
+    """Aspect mentions (nlp/mentions.py) and their emotions (nlp/emotions.py)."""
+
+    # Off saves a second sentiment pass over every clause on very large nights.
+    enabled: bool = True
+    emotions: Path = Path("configs/base/emotions.yaml")
+    config: Path = Path("configs/base/mentions.yaml")  # extra aspect terms, clause polarity
+
+
+class RatingSource(Strict):
+    """Where a channel's records carry a rating and on what scale. `field` is `csat` (the
+    Record's rating, read by the source) or a key of the record's meta."""
+
+    field: str = "csat"
+    scale: tuple[float, float] = (1.0, 5.0)  # worst, best
+
+
+class ImpactSettings(Strict):
+    """Rating impact of topics and stages (nlp/impact.py)."""
+
+    sources: dict[str, RatingSource] = Field(
+        default_factory=lambda: {"complaint": RatingSource(), "chat": RatingSource()})
+    target_scale: tuple[float, float] = (1.0, 5.0)  # every rating is rescaled to this
+    n_boot: int = Field(1000, ge=50)
+    confidence: float = Field(0.95, gt=0, lt=1)
+    min_records: int = Field(5, ge=1)  # fewer rated records mentioning a key: no figure
+    seed: int = 42
 
 
 SinkKind = Literal["duckdb", "postgres", "parquet"]
@@ -131,7 +180,7 @@ class ReportSettings(Strict):
     trend_topics: int = Field(8, ge=1)  # lines in the topic trend chart
     history_days: int = Field(28, ge=1)  # calendar days of history in trend charts
     include_unassigned: bool = False  # list topic -1 ("未归类") among the top pain points
-    xlsx_max_rows: int = Field(200_000, ge=1)  # per sheet; Excel's own limit is 1,048,576
+    xlsx_max_rows: int = Field(20_000, ge=1)  # per sheet (openpyxl: ~1,000 rows/s); Excel: 1,048,576
 
 
 class ScheduleSettings(Strict):
@@ -151,6 +200,7 @@ class NotifySettings(Strict):
 
 class Settings(Strict):
     run: RunSettings = Field(default_factory=RunSettings)
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     sources: SourcesSettings
@@ -160,6 +210,8 @@ class Settings(Strict):
     journey: JourneySettings = Field(default_factory=JourneySettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     painpoints: PainpointSettings = Field(default_factory=PainpointSettings)
+    mentions: MentionSettings = Field(default_factory=MentionSettings)
+    impact: ImpactSettings = Field(default_factory=ImpactSettings)
     sink: SinkSettings = Field(default_factory=SinkSettings)
     trends: TrendSettings = Field(default_factory=TrendSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)

@@ -36,27 +36,54 @@ def _main_topic(topics: Sequence[int], scores: Sequence[float]) -> int:
     return weighted.most_common(1)[0][0] if weighted else OUTLIER
 
 
+def _per_record(sentences: pd.DataFrame) -> dict[str, dict[str, list]]:
+    """One pass over the sentence rows (in order): per record, the customer columns and the
+    agent token lists. Far cheaper than filtering a pandas group per record."""
+    out: dict[str, dict[str, list]] = {}
+    if sentences.empty:
+        return out
+    columns = ("sentiment_label", "sentiment_score", "sentiment_confidence", "tokens", "stage",
+               "topic_id", "touchpoint", "signals")
+    role = sentences["role"].tolist()
+    rid = sentences["record_id"].tolist()
+    data = {c: sentences[c].tolist() for c in columns}
+    for i, record_id in enumerate(rid):
+        entry = out.get(record_id)
+        if entry is None:
+            entry = out[record_id] = {c: [] for c in (*columns, "agent_tokens", "agent_signals")}
+        if role[i] == "customer":
+            for c in columns:
+                entry[c].append(data[c][i])
+        elif role[i] == "agent":
+            entry["agent_tokens"].append(data["tokens"][i])
+            entry["agent_signals"].append(data["signals"][i])
+    return out
+
+
+_EMPTY = {c: [] for c in ("sentiment_label", "sentiment_score", "sentiment_confidence", "tokens",
+                          "stage", "topic_id", "touchpoint", "signals", "agent_tokens",
+                          "agent_signals")}
+
+
 def build_documents(records: Sequence[Record], sentences: pd.DataFrame,
                     detector: SignalDetector) -> pd.DataFrame:
-    """`sentences` holds every sentence row of `records` with tokens, and for customer rows the
-    sentiment, stage, touchpoint and topic columns."""
-    by_record = {rid: group for rid, group in sentences.groupby("record_id", sort=False)}
+    """`sentences` holds every sentence row of `records` with tokens and signals, and for
+    customer rows the sentiment, stage, touchpoint and topic columns."""
+    by_record = _per_record(sentences)
     rows = []
     for record in records:
-        group = by_record.get(record.record_id)
-        if group is None:
-            group = sentences.iloc[0:0]
-        customer = group[group["role"] == "customer"]
-        agent = group[group["role"] == "agent"]
-        scores = customer["sentiment_score"].astype(float).tolist()
+        group = by_record.get(record.record_id, _EMPTY)
+        scores = [float(s) for s in group["sentiment_score"]]
         results = [
             SentimentResult(label, score, conf)
-            for label, score, conf in zip(customer["sentiment_label"], scores,
-                                          customer["sentiment_confidence"], strict=True)
+            for label, score, conf in zip(group["sentiment_label"], scores,
+                                          group["sentiment_confidence"], strict=True)
         ]
         doc = document_sentiment(results) if results else None
-        signals = detector.detect(customer["tokens"].tolist(), agent["tokens"].tolist())
-        stages = customer["stage"].tolist()
+        # The stage step already found each sentence's signals: search only those sentences.
+        signals = detector.detect(group["tokens"], group["agent_tokens"],
+                                  (group["signals"], group["agent_signals"]))
+        stages = group["stage"]
         rows.append(
             {
                 "record_id": record.record_id,
@@ -69,7 +96,7 @@ def build_documents(records: Sequence[Record], sentences: pd.DataFrame,
                 "region": record.region,
                 "rating": record.rating,
                 "n_turns": len(record.turns),
-                "n_customer_sentences": len(customer),
+                "n_customer_sentences": len(scores),
                 "language": record.meta.get("language", "zh"),
                 "truncated": bool(record.meta.get("truncated", False)),
                 "sentiment_label": doc.label if doc else "neutral",
@@ -78,8 +105,8 @@ def build_documents(records: Sequence[Record], sentences: pd.DataFrame,
                 "peak_end_score": peak_end_score(scores),
                 "main_stage": _main_stage(stages),
                 "stages": sorted({s for s in stages if s != UNKNOWN}),
-                "main_topic": _main_topic(customer["topic_id"].tolist(), scores),
-                "touchpoints": sorted({t for t in customer["touchpoint"] if t}),
+                "main_topic": _main_topic(group["topic_id"], scores),
+                "touchpoints": sorted({t for t in group["touchpoint"] if t}),
                 "effort_score": signals.effort_score,
                 **{name: signals.flags.get(name, False) for name in SIGNAL_COLUMNS},
                 "resolution": signals.resolution,

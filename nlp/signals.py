@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,13 +118,22 @@ class SignalDetector:
         return any(t in self._negators for t in tokens[max(0, i - NEGATION_WINDOW) : i])
 
     def detect(
-        self, customer: Sequence[Sequence[str]], agent: Sequence[Sequence[str]] = ()
+        self, customer: Sequence[Sequence[str]], agent: Sequence[Sequence[str]] = (),
+        found: tuple[Sequence[Collection[str]], Sequence[Collection[str]]] | None = None,
     ) -> DocumentSignals:
         """`customer` and `agent` are the token lists of each side's sentences, in order.
-        Agent turns reveal transfers and holds; customer turns carry everything else."""
+        Agent turns reveal transfers and holds; customer turns carry everything else.
+        `found`: each side's `sentence_signals` per sentence, when already computed; then only
+        the sentences that show a signal are searched for its evidence (same result)."""
         out = DocumentSignals()
         for name in self._cues:
-            sides = [*customer, *agent] if name in ("effort_transfer", "effort_wait") else customer
+            both = name in ("effort_transfer", "effort_wait")
+            if found is None:
+                sides = [*customer, *agent] if both else customer
+            else:
+                pairs = [*zip(customer, found[0], strict=True),
+                         *(zip(agent, found[1], strict=True) if both else ())]
+                sides = [toks for toks, names in pairs if name in names]
             hit = next((h for toks in sides if (h := self._evidence(name, toks))), None)
             out.flags[name] = hit is not None
             if hit:

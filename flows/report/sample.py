@@ -166,8 +166,19 @@ def _day(run_date: date, rng: np.random.Generator, scale: float,
                    "timestamp could not be parsed"][k % 3],
         "detail": "", "excerpt": "{\"text\": \"" if k % 3 == 0 else "",
     } for k in range(int(rng.integers(2, 7)))])
+    mentions = pd.DataFrame([{
+        "record_id": u["record_id"], "channel": u["channel"], "turn_index": u["turn_index"],
+        "sentence_index": u["sentence_index"], "mention_index": 0, "start_char": 0,
+        "end_char": len(u["text"]), "text": u["text"], "aspect": u["stage_evidence"] or "",
+        "stage": u["stage"], "stage_method": u["stage_method"], "touchpoint": u["touchpoint"],
+        "topic_id": u["topic_id"], "sentiment_label": u["sentiment_label"],
+        "sentiment_score": u["sentiment_score"], "sentiment_confidence": 0.8,
+        "emotions": ["disappointment"] if u["sentiment_label"] == "negative" else [],
+        "emotion_scores": '{"disappointment": 0.5}' if u["sentiment_label"] == "negative"
+        else "{}",
+    } for u in utterances if u["role"] == "customer"])
     frames = {"utterances": pd.DataFrame(utterances), "documents": pd.DataFrame(documents),
-              "topics": topics, "quarantine": quarantine}
+              "topics": topics, "quarantine": quarantine, "mentions": mentions}
     return {name: frame.assign(run_id=run_id) for name, frame in frames.items()}
 
 

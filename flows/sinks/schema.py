@@ -62,6 +62,23 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("similarity", pa.float64()), ("shared_docs", pa.int32()), ("from_version", pa.string()),
         ("to_version", pa.string()),
     ]),
+    # Aspect mentions (nlp/mentions.py): clauses of customer sentences, one aspect each.
+    "mentions": pa.schema(KEY + [
+        ("record_id", pa.string()), ("channel", pa.string()), ("turn_index", pa.int32()),
+        ("sentence_index", pa.int32()), ("mention_index", pa.int32()),
+        ("start_char", pa.int32()), ("end_char", pa.int32()), ("text", pa.string()),
+        ("aspect", pa.string()), ("stage", pa.string()), ("stage_method", pa.string()),
+        ("touchpoint", pa.string()), ("topic_id", pa.int32()), ("sentiment_label", pa.string()),
+        ("sentiment_score", pa.float64()), ("sentiment_confidence", pa.float64()),
+        ("emotions", STR_LIST), ("emotion_scores", pa.string()),
+    ]),
+    # Rating impact of stages and topics (nlp/impact.py).
+    "rating_impact": pa.schema(KEY + [
+        ("dimension", pa.string()), ("item", pa.string()), ("n_records", pa.int32()),
+        ("n_rated", pa.int32()), ("mean_rating", pa.float64()), ("mean_with", pa.float64()),
+        ("mean_without", pa.float64()), ("impact", pa.float64()), ("ci_low", pa.float64()),
+        ("ci_high", pa.float64()),
+    ]),
     "quarantine": pa.schema(KEY + [
         ("channel", pa.string()), ("source_file", pa.string()), ("location", pa.string()),
         ("reason_code", pa.string()), ("reason", pa.string()), ("detail", pa.string()),
@@ -88,6 +105,8 @@ def to_arrow(name: str, frame: pd.DataFrame) -> pa.Table:
     """Select the contract's columns in order and cast them; a missing column is an error, except
     the table's DERIVED columns, which become NULL."""
     schema = SCHEMAS[name]
+    if frame.empty:  # e.g. an incremental night with nothing new: no columns or guessed types
+        return schema.empty_table()
     missing = [f.name for f in schema if f.name not in frame.columns]
     absent = [c for c in missing if c in DERIVED.get(name, ())]
     if len(absent) < len(missing):

@@ -36,6 +36,7 @@ class SourceBatch:
     quarantine: list[QuarantineItem] = field(default_factory=list)
     read: int = 0
     files: list[str] = field(default_factory=list)
+    n_records: int = 0  # len(records), kept when the flow frees the records after de-duplication
 
 
 @dataclass(frozen=True, slots=True)

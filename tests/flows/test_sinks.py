@@ -153,3 +153,13 @@ def test_make_sink_fans_out_to_extra_sinks(tmp_path, frames):
     sink.write(D1, arrow_tables(frames[D1]))
     assert len(ParquetSink(tmp_path / "pq").read_table("documents", D1)) == len(
         frames[D1]["documents"])
+
+
+def test_mentions_round_trip_with_their_list_column(sink, frames):
+    write_all(sink, frames)
+    stored = sink.read_table("mentions", D3)
+    written = frames[D3]["mentions"]
+    assert len(stored) == len(written) > 0
+    assert set(stored.columns) == {f.name for f in SCHEMAS["mentions"]}
+    negative = stored[stored["sentiment_label"] == "negative"]
+    assert all(list(e) == ["disappointment"] for e in negative["emotions"])

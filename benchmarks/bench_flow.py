@@ -1,0 +1,310 @@
+"""The nightly flow at scale: N generated records end to end, then a second night with 10% new.
+
+    .venv/bin/python benchmarks/bench_flow.py --n 300000      # or: make bench N=300000
+
+Steps: generate night 1 (benchmarks/generate.py) in a temporary work directory; run `voc run`
+for it in a child process (incremental, default configuration otherwise); generate 10% new
+records as night 2 and run again (the watermark makes it read only the new files); read the
+step timings back from the `runs` table; compare segmentation speed (the project's rjieba
+segmenter vs `jieba.lcut`, same text, same process) and the transformers sentiment backend on a
+small random BERT. Peak RSS is the child process's (os.wait4). Writes
+benchmarks/results/<date>-<N>.json and .md and the README's "Performance" table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import yaml
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.generate import load_pools, write_night  # noqa: E402
+
+log = logging.getLogger("voc.bench")
+STAGES = ["read", "normalize", "segment", "sentiment", "stage", "topics", "aggregate", "write"]
+TARGET_SECONDS, TARGET_RSS_GB = 600, 4.0
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def generate(out: Path, n: int, day: date, seed: int, tag: str) -> dict[str, int]:
+    with Progress(TextColumn("generating {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn()) as progress:
+        bar = progress.add_task(tag, total=n)
+        return write_night(out, n, day, seed, tag, progress=lambda k: progress.advance(bar, k))
+
+
+def write_config(work: Path, runner: str) -> Path:
+    """The base configuration with paths moved into the work directory and incremental reads."""
+    data = yaml.safe_load((ROOT / "configs/base/pipeline.yaml").read_text(encoding="utf-8"))
+    data["run"].update(input_dir=str(work / "input"), output_dir=str(work / "out"),
+                       incremental=True)
+    data["sink"]["path"] = str(work / "out/voc.duckdb")
+    data["sink"]["parquet_dir"] = str(work / "out/parquet")
+    data["topics"]["model_dir"] = str(work / "out/topic_model")
+    data.setdefault("runner", {})["kind"] = runner
+    for key in ("journey", "segment", "sentiment"):  # make relative paths absolute
+        for name, value in list((data.get(key) or {}).items()):
+            if isinstance(value, str) and (ROOT / value).exists():
+                data[key][name] = str(ROOT / value)
+    path = work / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_night(config: Path, day: date) -> dict:
+    """`voc run` in a child process; wall time and the child's peak RSS."""
+    cmd = [str(ROOT / ".venv/bin/voc"), "run", "--config", str(config), "--date", day.isoformat()]
+    log.info("running %s", " ".join(cmd))
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=open(config.parent / f"run-{day}.log", "w"))  # noqa: SIM115
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"voc run failed; see {config.parent / f'run-{day}.log'}")
+    return {"wall_seconds": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss / 1024**2, 2)}
+
+
+def read_run(config: Path, day: date) -> dict:
+    import duckdb
+
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    con = duckdb.connect(data["sink"]["path"], read_only=True)
+    try:
+        row = con.execute(
+            "SELECT read, processed, quarantined, duplicates, timings FROM runs "
+            "WHERE run_date = ? AND status = 'completed' ORDER BY finished_at DESC LIMIT 1",
+            [day]).fetchone()
+        sentences = con.execute("SELECT count(*) FROM utterances WHERE run_date = ?",
+                                [day]).fetchone()[0]
+    finally:
+        con.close()
+    read, processed, quarantined, duplicates, timings = row
+    return {"read": read, "processed": processed, "quarantined": quarantined,
+            "duplicates": duplicates, "sentences": sentences, "timings": json.loads(timings)}
+
+
+def stage_rows(night: dict) -> list[dict]:
+    timings, processed = night["timings"], night["processed"]
+    rows = []
+    for stage in STAGES:
+        seconds = timings.get(stage)
+        if seconds is None:
+            continue
+        units = night["read"] if stage == "read" else processed
+        rows.append({"stage": stage, "seconds": round(seconds, 1),
+                     "records_per_s": round(units / seconds) if seconds else None})
+    other = night["wall_seconds"] - sum(timings.get(s, 0.0) for s in
+                                        ("load", "read", "process", "topics", "aggregate",
+                                         "trends", "write"))
+    rows.append({"stage": "other (start-up, write, report, Prefect)", "seconds": round(other, 1),
+                 "records_per_s": None})
+    return rows
+
+
+def sample_sentences(input_dir: Path, n: int, seed: int = 1) -> list[str]:
+    """Customer-like sentences from the generated corpus pools (same text for both tokenizers)."""
+    from benchmarks.generate import split
+
+    pools = load_pools()
+    text = pools.customer + pools.reviews + pools.asr_customer
+    rng = random.Random(seed)
+    out: dict[str, None] = {}  # distinct sentences only: repeats would flatter a cache
+    for _ in range(20 * n):
+        for sentence in split(rng.choice(text)):
+            out[sentence] = None
+        if len(out) >= n:
+            break
+    return list(out)[:n]
+
+
+def bench_segmentation(sentences: list[str]) -> dict:
+    import jieba
+
+    from flows.components import load_components
+    from nlp.config import load_settings
+
+    settings = load_settings(ROOT / "configs/base/pipeline.yaml")
+    segmenter = load_components(settings).segmenter
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    segmenter.tokens_batch(sentences[:100])
+    start = time.perf_counter()
+    for s in sentences:
+        jieba.lcut(s)
+    jieba_s = time.perf_counter() - start
+    start = time.perf_counter()
+    segmenter.tokens_batch(sentences)
+    ours_s = time.perf_counter() - start
+    mb = sum(len(s.encode()) for s in sentences) / 1e6
+    return {"sentences": len(sentences), "megabytes": round(mb, 2),
+            "jieba_lcut_mb_s": round(mb / jieba_s, 2),
+            f"{segmenter.engine}_segmenter_mb_s": round(mb / ours_s, 2),
+            "speedup": round(jieba_s / ours_s, 1)}
+
+
+def bench_transformers(sentences: list[str], work: Path) -> dict:
+    """Speed only: a small BERT with random weights built from a config (no model download)."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    from nlp.sentiment import load_backend
+
+    root = work / "tiny-bert"
+    root.mkdir(parents=True, exist_ok=True)
+    chars = sorted({c for s in sentences for c in s if not c.isspace()})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars]
+    (root / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    BertTokenizerFast(vocab_file=str(root / "vocab.txt")).save_pretrained(root)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=256, num_hidden_layers=4,
+                        num_attention_heads=4, intermediate_size=1024,
+                        max_position_embeddings=128, num_labels=3,
+                        id2label={0: "negative", 1: "neutral", 2: "positive"},
+                        label2id={"negative": 0, "neutral": 1, "positive": 2})
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config)
+    model.save_pretrained(root)
+    params = sum(p.numel() for p in model.parameters())
+    texts = sentences[:2000]
+    rows = []
+    for quantize in (False, True):
+        for threads in (1, 2):
+            for batch in (16, 64):
+                backend = load_backend("transformers", {
+                    "model_dir": str(root), "batch_size": batch, "max_length": 64,
+                    "threads": threads, "quantize": quantize})
+                backend.predict(texts[:32])
+                start = time.perf_counter()
+                backend.predict(texts)
+                seconds = time.perf_counter() - start
+                rows.append({"quantize": quantize, "threads": threads, "batch_size": batch,
+                             "sentences_per_s": round(len(texts) / seconds, 1)})
+                log.info("transformers %s", rows[-1])
+    torch.set_num_threads(os.cpu_count() or 1)
+    return {"model": f"random BERT, {config.num_hidden_layers} layers, hidden "
+                     f"{config.hidden_size}, {params / 1e6:.1f}M parameters, max_length 64",
+            "sentences": len(texts), "runs": rows}
+
+
+def markdown(result: dict) -> str:
+    n1, n2 = result["night1"], result.get("night2")
+    lines = [f"N = {result['n']:,} generated records ({result['at'][:10]}, {result['cpu_count']} "
+             f"cores, Python {result['python']}, runner `{result['runner']}`). "
+             f"Night 1: {n1['read']:,} read, {n1['processed']:,} processed, "
+             f"{n1['sentences']:,} sentences; night 2 reads only the 10% new files.", "",
+             "| stage | night 1 s | night 1 records/s |" + (" night 2 s |" if n2 else ""),
+             "|---|---:|---:|" + ("---:|" if n2 else "")]
+    second = {r["stage"]: r for r in (stage_rows(n2) if n2 else [])}
+    for row in stage_rows(n1):
+        rate = f"{row['records_per_s']:,}" if row["records_per_s"] else ""
+        extra = f" {second.get(row['stage'], {}).get('seconds', '')} |" if n2 else ""
+        lines.append(f"| {row['stage']} | {row['seconds']} | {rate} |{extra}")
+    lines.append(f"| **end to end** | **{n1['wall_seconds']}** | "
+                 f"**{n1['records_per_s']:,}** |" + (f" **{n2['wall_seconds']}** |" if n2 else ""))
+    lines += ["", f"Peak RSS night 1: {n1['peak_rss_gb']} GB"
+              + (f", night 2: {n2['peak_rss_gb']} GB" if n2 else "")
+              + f". Targets (300k in <= {TARGET_SECONDS} s, <= {TARGET_RSS_GB} GB): "
+              + ("met" if result["targets_met"] else "**not met**") + "."]
+    seg = result.get("segmentation")
+    if seg:
+        engine = next(k for k in seg if k.endswith("_segmenter_mb_s"))
+        lines.append(f"Segmentation on {seg['sentences']:,} generated sentences: `jieba.lcut` "
+                     f"{seg['jieba_lcut_mb_s']} MB/s, project segmenter ({engine.split('_')[0]}) "
+                     f"{seg[engine]} MB/s: **{seg['speedup']}x**.")
+    tf = result.get("transformers")
+    if tf:
+        lines += ["", f"transformers backend ({tf['model']}; random weights, speed only), "
+                      f"{tf['sentences']} sentences:", "",
+                  "| int8 | threads | batch | sentences/s |", "|---|---:|---:|---:|"]
+        lines += [f"| {r['quantize']} | {r['threads']} | {r['batch_size']} | "
+                  f"{r['sentences_per_s']} |" for r in tf["runs"]]
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(table: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text:
+        log.warning("README has no %s marker; not updated", README_START)
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{table}{README_END}{tail}", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=int(os.environ.get("N", 20000)))
+    parser.add_argument("--work", type=Path, default=None, help="work directory (default: temp)")
+    parser.add_argument("--runner", choices=["local", "dask"], default="local")
+    parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 11, 25))
+    parser.add_argument("--no-second-night", action="store_true")
+    parser.add_argument("--no-transformers", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[RichHandler()])
+    work = args.work or Path(tempfile.mkdtemp(prefix="voc-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(work / "out", ignore_errors=True)
+    shutil.rmtree(work / "input", ignore_errors=True)
+    try:
+        config = write_config(work, args.runner)
+        generate(work / "input", args.n, args.date, 7, "n1")
+        night1 = run_night(config, args.date) | read_run(config, args.date)
+        night1["records_per_s"] = round(night1["processed"] / night1["wall_seconds"])
+        log.info("night 1: %s", night1)
+        night2 = None
+        if not args.no_second_night:
+            day2 = args.date + timedelta(days=1)
+            generate(work / "input", max(1, args.n // 10), day2, 8, "n2")
+            night2 = run_night(config, day2) | read_run(config, day2)
+            night2["records_per_s"] = round(night2["processed"] / night2["wall_seconds"])
+            log.info("night 2: %s", night2)
+        sentences = sample_sentences(work / "input", 20000)
+        segmentation = bench_segmentation(sentences)
+        log.info("segmentation: %s", segmentation)
+        transformers = None if args.no_transformers else bench_transformers(sentences, work)
+        result = {
+            "benchmark": "nightly flow end to end", "n": args.n, "runner": args.runner,
+            "night1": night1, "night2": night2, "segmentation": segmentation,
+            "transformers": transformers,
+            "targets_met": (night1["processed"] / max(night1["wall_seconds"], 1e-9)
+                            >= 300_000 / TARGET_SECONDS
+                            and night1["peak_rss_gb"] <= TARGET_RSS_GB),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        out = ROOT / "benchmarks/results"
+        out.mkdir(parents=True, exist_ok=True)
+        stem = f"{datetime.now(UTC).date().isoformat()}-{args.n}"
+        stem += "" if args.runner == "local" else f"-{args.runner}"
+        (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        table = markdown(result)
+        (out / f"{stem}.md").write_text(table, encoding="utf-8")
+        if not args.no_readme:
+            update_readme(table)
+        print(table)
+    finally:
+        if not args.keep and args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
