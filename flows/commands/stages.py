@@ -9,13 +9,12 @@ from typing import Annotated
 
 import typer
 
+from flows.components import load_components
 from flows.corpus import customer_sentences, read_labelled_csv
 from nlp.config import load_settings
-from nlp.journey import JourneyTagger, load_taxonomy
+from nlp.journey import JourneyTagger
 from nlp.metrics import classification_summary
 from nlp.normalize import normalize_text
-from nlp.segment import get_segmenter
-from nlp.signals import load_signal_config
 from nlp.stage_model import (
     cue_labelled,
     fit_stage_model,
@@ -30,11 +29,9 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="Pipeline YA
 
 
 def _segmenter_and_taxonomy(settings):
-    taxonomy = load_taxonomy(settings.journey.taxonomy)
-    signals = load_signal_config(settings.journey.signals)
-    extra = tuple(sorted(set(taxonomy.all_cues()) | set(signals.all_cues())))
-    return get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra,
-                         settings.segment.engine), taxonomy
+    """The pipeline's own segmenter (with every cue in its dictionary) and taxonomy."""
+    comp = load_components(settings)
+    return comp.segmenter, comp.taxonomy
 
 
 def train_stages(
