@@ -38,7 +38,7 @@ from nlp.errors import SourceUnavailableError
 from nlp.painpoints import build_painpoints, build_topic_table
 from nlp.records import CHANNELS, Record
 from nlp.topics import OUTLIER, TopicInfo
-from nlp.trends import add_trends, history_window
+from nlp.trends import KEY, add_trends, history_window
 
 DEV_SALT = "voc-dev-salt-change-me"
 
@@ -133,6 +133,9 @@ def assign_topics(sentences: pd.DataFrame, settings: Settings, comp: Components,
     return out, result.topics, result.texts, version, lineage
 
 
+ALL_CHANNELS = "all"
+
+
 @task(cache_policy=NO_CACHE)
 def build_tables(records: list[Record], sentences: pd.DataFrame, topics: list[TopicInfo],
                  fitted_texts: list[str], settings: Settings,
@@ -153,6 +156,14 @@ def build_tables(records: list[Record], sentences: pd.DataFrame, topics: list[To
         extra = mention_tables(sentences, documents, painpoints, topics, settings, comp)
         tables.update(painpoints=extra["painpoints"], mentions=extra["mentions"],
                       rating_impact=extra["rating_impact"])
+    tables["painpoints"] = tables["painpoints"].assign(channel=ALL_CHANNELS)
+    if settings.painpoints.by_channel:
+        per_channel = [
+            build_painpoints(group, documents, topics, weights, settings.painpoints.examples)
+            .assign(channel=channel)
+            for channel, group in sentences.groupby("channel", sort=True)
+        ]
+        tables["painpoints"] = pd.concat([tables["painpoints"], *per_channel], ignore_index=True)
     return tables
 
 
@@ -166,7 +177,13 @@ def read_painpoint_history(settings: Settings, run_date: date) -> pd.DataFrame:
 @task(cache_policy=NO_CACHE)
 def add_painpoint_trends(painpoints: pd.DataFrame, history: pd.DataFrame, run_date: date,
                          settings: Settings) -> pd.DataFrame:
-    return add_trends(painpoints, history, run_date, settings.trends)
+    # Cells are per channel ("all" or one channel); rows written before the channel column
+    # existed were all-channel rows.
+    if not history.empty:
+        channel = history["channel"] if "channel" in history.columns else None
+        history = history.assign(channel=ALL_CHANNELS if channel is None
+                                 else channel.fillna(ALL_CHANNELS))
+    return add_trends(painpoints, history, run_date, settings.trends, by=(*KEY, "channel"))
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -294,9 +311,10 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
         raise
     # The tables are committed; the report is derived from them and `voc report` can rebuild it.
     report_paths = write_report(settings, run_date)
-    publish_artifacts(run_date, run_id, counts, frames["painpoints"], report_paths,
+    overall = frames["painpoints"][frames["painpoints"]["channel"] == ALL_CHANNELS]
+    publish_artifacts(run_date, run_id, counts, overall, report_paths,
                       make_sink(settings).name, settings.report.top_n)
-    notify_spikes(settings.notify, run_date, run_id, frames["painpoints"])
+    notify_spikes(settings.notify, run_date, run_id, overall)
     logger.info("run %s done: %s; timings %s; report %s", run_id, counts, timer.timings,
                 report_paths[0])
     return counts

@@ -114,6 +114,8 @@ class PainpointSettings(Strict):
     count: Literal["sentences", "mentions"] = "sentences"
     # Scale priority by the cell's rating impact (nlp/impact.py) when its interval excludes 0.
     use_rating_impact: bool = False
+    # Also write every stage x topic cell once per channel (rows with channel = complaint, ...).
+    by_channel: bool = False
 
 
 class MentionSettings(Strict):

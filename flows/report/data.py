@@ -41,7 +41,12 @@ class ReportData:
 
     @property
     def painpoints(self) -> pd.DataFrame:
-        return self.tables["painpoints"]
+        """The all-channel cells (per-channel rows, painpoints.by_channel, are for dashboards;
+        the report's channel filter uses channel_counts)."""
+        table = self.tables["painpoints"]
+        if "channel" in table.columns:
+            table = table[table["channel"].fillna("all") == "all"]
+        return table
 
     def stage_name(self, stage: str | None) -> str:
         if stage is None:

@@ -55,6 +55,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         # nlp/trends.py: NULL when there is no earlier run date to compare with
         ("trend_7d", pa.float64()), ("trend_28d", pa.float64()), ("spike", pa.bool_()),
         ("spike_z", pa.float64()), ("spike_p", pa.float64()), ("history_days", pa.int32()),
+        # "all", or one channel when painpoints.by_channel adds per-channel rows
+        ("channel", pa.string()),
     ]),
     # Topic owner (flows/topic_store.py): how a refit's topics relate to the previous version's.
     "topic_lineage": pa.schema(KEY + [
@@ -97,7 +99,7 @@ TABLES = tuple(SCHEMAS)
 # their value when there is no history. Every other missing column is an error.
 DERIVED: dict[str, frozenset[str]] = {
     "painpoints": frozenset(
-        {"trend_7d", "trend_28d", "spike", "spike_z", "spike_p", "history_days"}),
+        {"trend_7d", "trend_28d", "spike", "spike_z", "spike_p", "history_days", "channel"}),
 }
 
 

@@ -172,3 +172,33 @@ def test_duckdb_and_postgres_hold_identical_tables(tmp_path, prefect_harness, po
                                           obj=name)
     finally:
         pg.dispose()
+
+
+def test_painpoints_by_channel(tmp_path, prefect_harness):
+    """painpoints.by_channel adds one row per stage x topic x channel beside the 'all' rows."""
+    from datetime import date
+
+    import duckdb
+
+    from flows.nightly import nightly
+    from tests.conftest import write_config
+    from tests.flows.test_nightly import make_inputs
+
+    make_inputs(tmp_path / "in")
+    config = write_config(tmp_path, run={"input_dir": str(tmp_path / "in")},
+                          sink={"path": str(tmp_path / "voc.duckdb")},
+                          painpoints={"by_channel": True})
+    nightly(run_date=date(2026, 11, 24), config_path=config)
+    con = duckdb.connect(str(tmp_path / "voc.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT channel, stage, topic_id, volume FROM painpoints").fetchall()
+    finally:
+        con.close()
+    channels = {r[0] for r in rows}
+    assert channels == {"all", "complaint", "forum", "chat", "call"}
+    overall = {(s, t): v for c, s, t, v in rows if c == "all"}
+    split: dict = {}
+    for c, s, t, v in rows:
+        if c != "all":
+            split[(s, t)] = split.get((s, t), 0) + v
+    assert split == overall
