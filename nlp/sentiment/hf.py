@@ -105,9 +105,10 @@ class TransformersBackend:
             return []
         probs = self._probabilities(sentences)
         results = []
+        columns = {label: [i for i, lab in enumerate(self.labels) if lab == label]
+                   for label in LABELS}
         for row in probs:
-            per_label = {label: float(row[[i for i, lab in enumerate(self.labels) if lab == label]]
-                                      .sum()) for label in LABELS}
+            per_label = {label: float(row[idx].sum()) for label, idx in columns.items()}
             score = per_label["positive"] - per_label["negative"]
             label = max(per_label, key=per_label.get)
             if abs(score) < self.neutral_band:

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from flows.report import build_report
-from flows.report.sample import sample_frames, write_sample
 from flows.sinks import DuckDBSink
 from flows.sinks.schema import TABLES
 from tests.conftest import ROOT, write_config
+from tests.report_sample import sample_frames, write_sample
 
 LAST = date(2026, 11, 24)
 FIGURES = ["fig-channels", "fig-sentiment", "fig-quarantine", "fig-runs",

@@ -9,11 +9,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from flows.report.sample import sample_frames
 from flows.sinks import DuckDBSink, ParquetSink, Sink, make_sink, to_arrow
 from flows.sinks.schema import SCHEMAS, TABLES
 from nlp.config import SinkSettings
 from nlp.errors import ConfigError
+from tests.report_sample import sample_frames
 
 LAST = date(2026, 11, 25)
 D1, D2, D3 = date(2026, 11, 23), date(2026, 11, 24), LAST
