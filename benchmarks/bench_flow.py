@@ -19,10 +19,12 @@ import logging
 import os
 import platform
 import random
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +39,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.generate import load_pools, write_night  # noqa: E402
 
 log = logging.getLogger("voc.bench")
-STAGES = ["read", "normalize", "segment", "sentiment", "stage", "topics", "aggregate", "write"]
+# Per-shard steps (normalize ... mentions) are busy seconds summed over shards, i.e. over the
+# worker pool; "process", "topics" and "aggregate" are the flow's wall-clock steps.
+STAGES = ["read", "process", "normalize", "segment", "sentiment", "stage", "documents", "topics",
+          "aggregate", "finish", "mentions", "trends", "write"]
+SUMMED = {"normalize", "segment", "sentiment", "stage", "documents", "finish", "mentions"}
 TARGET_SECONDS, TARGET_RSS_GB = 600, 4.0
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -67,18 +73,84 @@ def write_config(work: Path, runner: str) -> Path:
     return path
 
 
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def pss(pid: int) -> int:
+    """Proportional set size in bytes (shared pages split between the processes sharing them)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss(root: int) -> tuple[int, int]:
+    """Resident bytes (RSS, shared libraries counted in every process) and PSS bytes (what the
+    tree really occupies) of process `root` and all its descendants (worker pools), /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            statm = (entry / "statm").read_text().split()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+        rss[int(entry.name)] = int(statm[1]) * PAGE
+    total, proportional, todo = 0, 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        proportional += pss(pid)
+        todo.extend(children.get(pid, []))
+    return total, proportional
+
+
+class TreeSampler(threading.Thread):
+    """Samples the process tree's summed RSS and PSS twice a second; `peak` / `peak_pss` are
+    the largest sums."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.peak_pss, self.done = pid, 0, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            rss, pss_ = tree_rss(self.pid)
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss_)
+
+
 def run_night(config: Path, day: date) -> dict:
-    """`voc run` in a child process; wall time and the child's peak RSS."""
+    """`voc run` in a child process; wall time, CPU seconds of the child and its workers, and
+    peak RSS: the largest sampled sum over the process tree (the flow and its worker pool), and
+    the largest single process (os.wait4)."""
     cmd = [str(ROOT / ".venv/bin/voc"), "run", "--config", str(config), "--date", day.isoformat()]
     log.info("running %s", " ".join(cmd))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=open(config.parent / f"run-{day}.log", "w"))  # noqa: SIM115
+    sampler = TreeSampler(proc.pid)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    sampler.done.set()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"voc run failed; see {config.parent / f'run-{day}.log'}")
-    return {"wall_seconds": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss / 1024**2, 2)}
+    single = usage.ru_maxrss * 1024
+    return {"wall_seconds": round(wall, 1),
+            "cpu_seconds": round(children.ru_utime + children.ru_stime
+                                 - before.ru_utime - before.ru_stime, 1),
+            "peak_rss_gb": round(max(sampler.peak, single) / 1024**3, 2),
+            "peak_pss_gb": round(sampler.peak_pss / 1024**3, 2),
+            "peak_rss_single_process_gb": round(single / 1024**3, 2)}
 
 
 def read_run(config: Path, day: date) -> dict:
@@ -108,12 +180,15 @@ def stage_rows(night: dict) -> list[dict]:
         if seconds is None:
             continue
         units = night["read"] if stage == "read" else processed
-        rows.append({"stage": stage, "seconds": round(seconds, 1),
+        name = f"  {stage} (busy s, all workers)" if stage in SUMMED else stage
+        cpu = timings.get(f"{stage}_cpu")
+        rows.append({"stage": name, "seconds": round(seconds, 1),
+                     "cpu_seconds": round(cpu, 1) if cpu is not None else None,
                      "records_per_s": round(units / seconds) if seconds else None})
     other = night["wall_seconds"] - sum(timings.get(s, 0.0) for s in
                                         ("load", "read", "process", "topics", "aggregate",
                                          "trends", "write"))
-    rows.append({"stage": "other (start-up, write, report, Prefect)", "seconds": round(other, 1),
+    rows.append({"stage": "other (start-up, report, Prefect)", "seconds": round(other, 1),
                  "records_per_s": None})
     return rows
 
@@ -208,16 +283,25 @@ def markdown(result: dict) -> str:
              f"cores, Python {result['python']}, runner `{result['runner']}`). "
              f"Night 1: {n1['read']:,} read, {n1['processed']:,} processed, "
              f"{n1['sentences']:,} sentences; night 2 reads only the 10% new files.", "",
-             "| stage | night 1 s | night 1 records/s |" + (" night 2 s |" if n2 else ""),
-             "|---|---:|---:|" + ("---:|" if n2 else "")]
+             "| stage | night 1 s | night 1 CPU s | night 1 records/s |"
+             + (" night 2 s |" if n2 else ""),
+             "|---|---:|---:|---:|" + ("---:|" if n2 else "")]
     second = {r["stage"]: r for r in (stage_rows(n2) if n2 else [])}
     for row in stage_rows(n1):
         rate = f"{row['records_per_s']:,}" if row["records_per_s"] else ""
         extra = f" {second.get(row['stage'], {}).get('seconds', '')} |" if n2 else ""
-        lines.append(f"| {row['stage']} | {row['seconds']} | {rate} |{extra}")
+        cpu = row.get("cpu_seconds")
+        lines.append(f"| {row['stage']} | {row['seconds']} | {'' if cpu is None else cpu} | "
+                     f"{rate} |{extra}")
     lines.append(f"| **end to end** | **{n1['wall_seconds']}** | "
-                 f"**{n1['records_per_s']:,}** |" + (f" **{n2['wall_seconds']}** |" if n2 else ""))
-    lines += ["", f"Peak RSS night 1: {n1['peak_rss_gb']} GB"
+                 f"**{n1.get('cpu_seconds', '')}** | **{n1['records_per_s']:,}** |"
+                 + (f" **{n2['wall_seconds']}** |" if n2 else ""))
+    lines += ["", f"CPU seconds (flow + workers) night 1: {n1.get('cpu_seconds', '?')}"
+              + (f", night 2: {n2.get('cpu_seconds', '?')}" if n2 else "") + ".",
+              f"Peak RSS of the process tree (flow + worker pool, sampled) night 1: "
+              f"{n1['peak_rss_gb']} GB (PSS, shared library pages counted once: "
+              f"{n1.get('peak_pss_gb', '?')} GB; largest single process "
+              f"{n1.get('peak_rss_single_process_gb', '?')} GB)"
               + (f", night 2: {n2['peak_rss_gb']} GB" if n2 else "")
               + f". Targets (300k in <= {TARGET_SECONDS} s, <= {TARGET_RSS_GB} GB): "
               + ("met" if result["targets_met"] else "**not met**") + "."]
@@ -252,7 +336,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=int(os.environ.get("N", 20000)))
     parser.add_argument("--work", type=Path, default=None, help="work directory (default: temp)")
-    parser.add_argument("--runner", choices=["local", "dask"], default="local")
+    parser.add_argument("--runner", choices=["processes", "local", "dask"], default="processes",
+                        help="runner.kind (default: the default configuration's worker pool)")
     parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 11, 25))
     parser.add_argument("--no-second-night", action="store_true")
     parser.add_argument("--no-transformers", action="store_true")
@@ -294,7 +379,7 @@ def main() -> None:
         out = ROOT / "benchmarks/results"
         out.mkdir(parents=True, exist_ok=True)
         stem = f"{datetime.now(UTC).date().isoformat()}-{args.n}"
-        stem += "" if args.runner == "local" else f"-{args.runner}"
+        stem += "" if args.runner == "processes" else f"-{args.runner}"
         (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         table = markdown(result)
         (out / f"{stem}.md").write_text(table, encoding="utf-8")

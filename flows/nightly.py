@@ -3,6 +3,12 @@
 The flow only orchestrates; each task is a thin typed wrapper around a pure function in `nlp/`
 or an I/O step in `flows/sources` and `flows/sinks`. Only I/O tasks retry.
 
+Memory is bounded by `run.batch_size`, not by the night: records are staged in shards, the
+shard jobs (flows/shards.py) run on the configured runner (flows/runner.py: a local worker pool
+by default) and write their rows to Parquet in a run-scoped staging directory
+(flows/staging.py); the topic step streams over the shards (flows/topic_store.py), DuckDB
+aggregates them (flows/aggregate.py) and the sink ingests them; the directory is removed after.
+
 No `from __future__ import annotations` here: a deployment run validates the flow's parameters
 against its annotations, which must then be real types, not strings.
 """
@@ -10,6 +16,7 @@ against its annotations, which must then be real types, not strings.
 import hashlib
 import json
 import os
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -18,26 +25,41 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import opaque
 
+from flows import aggregate
+from flows.aggregate import (
+    build_painpoints_sql,
+    customer_rows,
+    mention_rows,
+    rated_documents,
+    rated_pairs,
+    topic_table_sql,
+)
 from flows.components import Components, load_components
-from flows.mentions import mention_tables
 from flows.notify import notify_failure, notify_spikes
 from flows.report import build_report, publish_artifacts
-from flows.runner import make_task_runner
-from flows.shards import ShardResult, combine, pack, process_shard, split_shards
+from flows.runner import ShardRunner
+from flows.shards import (
+    SHARD_STEPS,
+    ShardJob,
+    finish_shard,
+    stage_shard,
+    transform_shard,
+    write_records,
+)
 from flows.sinks import SCHEMA_VERSION, make_sink, to_arrow
 from flows.sources import SourceBatch, SourceContext, list_files, read_channel
-from flows.topic_store import LINEAGE_COLUMNS, run_topics
+from flows.staging import Staged, existing, run_dir, sweep
+from flows.topic_store import LINEAGE_COLUMNS, DocSource, TopicRun, run_topics_over
 from flows.watermark import Watermarks
 from nlp.config import Settings, load_settings
-from nlp.documents import build_documents
 from nlp.errors import SourceUnavailableError
-from nlp.painpoints import build_painpoints, build_topic_table
+from nlp.impact import IMPACT_COLUMNS, apply_rating_impact, rating_impact, record_ratings
 from nlp.records import CHANNELS, Record
-from nlp.topics import OUTLIER, TopicInfo
 from nlp.trends import KEY, add_trends, history_window
 
 DEV_SALT = "voc-dev-salt-change-me"
@@ -74,97 +96,165 @@ def read_with_retries(channel: str, root: Path, patterns: list[str], ctx: Source
             f"{exc}. Nothing was written for this run date.") from exc
 
 
-@task(cache_policy=NO_CACHE)
-def deduplicate(batches: list[SourceBatch]) -> tuple[list[Record], list[str]]:
-    """Keep the first occurrence of each record id (files are read in name order)."""
+def deduplicate(records: list[Record], seen: set[str], duplicates: list[str]) -> list[Record]:
+    """Keep the first occurrence of each record id (files are read in name order); `seen` and
+    `duplicates` carry over from the channels read before."""
+    kept = []
+    for record in records:
+        if record.record_id in seen:
+            duplicates.append(f"{record.channel}:{record.source_id}")
+        else:
+            seen.add(record.record_id)
+            kept.append(record)
+    return kept
+
+
+class ShardWriter:
+    """Cuts the de-duplicated records, in reading order, into shards of `run.batch_size` and
+    stages each one (flows/staging.py), so that only one channel's records are ever held."""
+
+    def __init__(self, settings: Settings, scratch: Path, run_date: date, run_id: str) -> None:
+        self.settings, self.scratch, self.run_date, self.run_id = (settings, scratch, run_date,
+                                                                   run_id)
+        self.pending: list[Record] = []
+        self.jobs: list[ShardJob] = []
+
+    def add(self, records: list[Record]) -> None:
+        self.pending.extend(records)
+        size = self.settings.run.batch_size
+        while len(self.pending) >= size:
+            self._emit(self.pending[:size])
+            self.pending = self.pending[size:]
+
+    def close(self) -> list[ShardJob]:
+        if self.pending:
+            self._emit(self.pending)
+            self.pending = []
+        return self.jobs
+
+    def _emit(self, records: list[Record]) -> None:
+        job = ShardJob(len(self.jobs) + 1, self.scratch, self.settings, self.run_date,
+                       self.run_id)
+        write_records(job, records)
+        self.jobs.append(job)
+
+
+class StagedDocs(DocSource):
+    """The topic step's documents in the shards' docs-k.parquet files, assigned on the runner's
+    workers (the model goes to them as a joblib file in the staging directory)."""
+
+    def __init__(self, jobs: list[ShardJob], counts: list[int], runner: ShardRunner) -> None:
+        self.jobs, self.counts, self.runner = jobs, list(counts), runner
+        self._models = 0
+
+    def docs(self, k: int) -> list[str]:
+        return pq.read_table(self.jobs[k].path("docs"), columns=["doc"])["doc"].to_pylist()
+
+    def texts(self, k: int) -> list[str]:
+        return pq.read_table(self.jobs[k].path("docs"), columns=["text"])["text"].to_pylist()
+
+    def transform(self, model) -> list[tuple]:
+        import joblib
+
+        self._models += 1
+        path = self.jobs[0].root / f"topic-model-{self._models}.joblib"
+        joblib.dump(model, path)
+        return self.runner.map(transform_shard, [(job, path) for job in self.jobs])
+
+    def embeddings(self, k: int):
+        import numpy as np
+
+        return np.load(self.jobs[k].path("embeddings", "npy"))
+
+
+def read_sources(settings: Settings, ctx: SourceContext, marks: Watermarks | None,
+                 run_date: date, shards: ShardWriter, batches: list[SourceBatch],
+                 consumed: dict[str, tuple[Path, list[Path]]]) -> list[str]:
+    """Read every enabled channel, de-duplicate and stage its records as shards; the batches
+    keep their counts and quarantine only. Returns the duplicates."""
     seen: set[str] = set()
-    records, duplicates = [], []
-    for batch in batches:
-        for record in batch.records:
-            if record.record_id in seen:
-                duplicates.append(f"{record.channel}:{record.source_id}")
-            else:
-                seen.add(record.record_id)
-                records.append(record)
-    return records, duplicates
+    duplicates: list[str] = []
+    for channel in CHANNELS:
+        source = getattr(settings.sources, channel)
+        if not source.enabled:
+            continue
+        root = settings.run.input_dir / source.path
+        batch, files = read_with_retries(channel, root, source.patterns, ctx, settings, marks,
+                                         run_date)
+        batches.append(batch)
+        consumed[channel] = (root, files)
+        batch.n_records = len(batch.records)
+        records, batch.records = batch.records, []  # keep the counts, free the raw records
+        shards.add(deduplicate(records, seen, duplicates))
+        del records
+    return duplicates
 
 
-def run_shards(records: list[Record], settings: Settings) -> ShardResult:
-    """Normalise, segment, score and tag the records in shards of `run.batch_size` on the
-    configured runner (flows/runner.py); results come back in shard order."""
-    shards = split_shards(records, settings.run.batch_size)
-    runner = make_task_runner(settings.runner)
-    logger = get_run_logger()
-    if runner is None:
-        results = []
-        for number, shard in enumerate(shards, start=1):
-            results.append(process_shard(pack(shard), settings))
-            logger.info("shard %d/%d: %d records", number, len(shards), len(shard))
-        return combine(results)
-    with runner:
-        futures = [runner.submit(process_shard, {"shard": pack(shard), "settings": settings})
-                   for shard in shards]
-        results = []
-        for number, future in enumerate(futures, start=1):
-            results.append(future.result())
-            logger.info("shard %d/%d done on %s", number, len(shards), settings.runner.kind)
-    return combine(results)
-
-
-@task(cache_policy=NO_CACHE)
-def assign_topics(sentences: pd.DataFrame, settings: Settings, comp: Components, run_date: date,
-                  ) -> tuple[pd.DataFrame, list[TopicInfo], list[str], str, pd.DataFrame]:
-    """Stable topic id per customer sentence from the persisted model (flows/topic_store.py):
-    transform with the current version, fit only when there is none or too much is new.
-    Sentences with fewer than `min_tokens` content tokens (e.g. '好的谢谢') stay -1."""
-    opts = settings.topics
-    out = sentences.assign(topic_id=OUTLIER)
-    customer = out.index[out["role"] == "customer"]
-    content = [comp.segmenter.content_of(t) for t in out.loc[customer, "tokens"]]
-    keep = [i for i, toks in zip(customer, content, strict=True) if len(toks) >= opts.min_tokens]
-    docs = [" ".join(toks) for toks in content if len(toks) >= opts.min_tokens]
-    result = run_topics(settings, docs, out.loc[keep, "text"].tolist(), run_date,
-                        comp.segmenter.stopwords)
-    out.loc[keep, "topic_id"] = result.doc_topics
+def assign_topics(source: StagedDocs, settings: Settings, comp: Components, run_date: date,
+                  ) -> tuple[TopicRun, str, pd.DataFrame]:
+    """Stable topic id per topic document (customer sentences with at least `min_tokens`
+    content tokens) from the persisted model (flows/topic_store.py): transform with the current
+    version, fit (on a seeded sample) only when there is none or too much is new."""
+    result = run_topics_over(settings, source, run_date, comp.segmenter.stopwords)
     get_run_logger().info("topics: model %s, %d topics tonight, outlier share %.2f",
                           result.version or "none", len(result.topics), result.outlier_share)
-    version = f"bertopic/{opts.embedding}/{result.version or 'unfitted'}"
+    version = f"bertopic/{settings.topics.embedding}/{result.version or 'unfitted'}"
     lineage = pd.DataFrame(result.lineage, columns=LINEAGE_COLUMNS)
-    return out, result.topics, result.texts, version, lineage
+    return result, version, lineage
 
 
 ALL_CHANNELS = "all"
 
 
-@task(cache_policy=NO_CACHE)
-def build_tables(records: list[Record], sentences: pd.DataFrame, topics: list[TopicInfo],
-                 fitted_texts: list[str], settings: Settings,
-                 comp: Components) -> dict[str, pd.DataFrame]:
-    documents = build_documents(records, sentences, comp.detector)
-    documents["meta"] = [
-        json.dumps({k: v for k, v in r.meta.items() if k not in ("language", "truncated")},
-                   ensure_ascii=False, default=str, sort_keys=True)
-        for r in records
-    ]
-    weights = comp.stage_weights(settings.painpoints.stage_weights)
-    painpoints = build_painpoints(sentences, documents, topics, weights,
-                                  settings.painpoints.examples)
-    topic_table = build_topic_table(topics, sentences, fitted_texts)
-    tables = {"utterances": sentences, "documents": documents, "topics": topic_table,
-              "painpoints": painpoints}
-    if settings.mentions.enabled and len(sentences):
-        extra = mention_tables(sentences, documents, painpoints, topics, settings, comp)
-        tables.update(painpoints=extra["painpoints"], mentions=extra["mentions"],
-                      rating_impact=extra["rating_impact"])
-    tables["painpoints"] = tables["painpoints"].assign(channel=ALL_CHANNELS)
-    if settings.painpoints.by_channel:
-        per_channel = [
-            build_painpoints(group, documents, topics, weights, settings.painpoints.examples)
-            .assign(channel=channel)
-            for channel, group in sentences.groupby("channel", sort=True)
-        ]
-        tables["painpoints"] = pd.concat([tables["painpoints"], *per_channel], ignore_index=True)
+def build_tables(jobs: list[ShardJob], topics: TopicRun, settings: Settings, comp: Components,
+                 with_mentions: bool, scratch: Path) -> dict[str, pd.DataFrame | Staged]:
+    """The night's tables from the finished shards: utterances, documents and mentions stay
+    Parquet (Staged); painpoints, topics and rating impact are aggregated by DuckDB."""
+    utterances = existing([job.path("utterances") for job in jobs])
+    documents = existing([job.path("documents-final") for job in jobs])
+    mentions = existing([job.path("mentions") for job in jobs])
+    opts = settings.painpoints
+    weights = comp.stage_weights(opts.stage_weights)
+    sentences = customer_rows(utterances) if utterances else None
+    con = aggregate.connect(scratch)
+    try:
+        painpoints = build_painpoints_sql(con, sentences, documents, topics.topics, weights,
+                                          opts.examples)
+        tables: dict[str, pd.DataFrame | Staged] = {
+            "utterances": Staged("utterances", utterances),
+            "documents": Staged("documents", documents),
+            "topics": topic_table_sql(con, utterances, topics.topics, topics.texts)}
+        if with_mentions:
+            rows = mention_rows(mentions) if mentions else None
+            if opts.count == "mentions":
+                painpoints = build_painpoints_sql(con, rows, documents, topics.topics, weights,
+                                                  opts.examples)
+            source = rows if opts.count == "mentions" else sentences
+            impact = rating_impact_sql(con, documents, source, settings)
+            if opts.use_rating_impact:
+                painpoints = apply_rating_impact(painpoints, impact)
+            tables.update(mentions=Staged("mentions", mentions), rating_impact=impact)
+        tables["painpoints"] = painpoints.assign(channel=ALL_CHANNELS)
+        if opts.by_channel:
+            per_channel = build_painpoints_sql(con, sentences, documents, topics.topics, weights,
+                                               opts.examples, by_channel=True)
+            tables["painpoints"] = pd.concat([tables["painpoints"], per_channel],
+                                             ignore_index=True)
+    finally:
+        con.close()
     return tables
+
+
+def rating_impact_sql(con, documents: tuple[Path, ...], rows: str | None,
+                      settings: Settings) -> pd.DataFrame:
+    """nlp.impact.rating_impact of stages and topics, its inputs queried from the shards."""
+    opts = settings.impact
+    with_meta = any(source.field != "csat" for source in opts.sources.values())
+    ratings = record_ratings(rated_documents(con, documents, list(opts.sources), with_meta), opts)
+    if rows is None:
+        return pd.DataFrame(columns=IMPACT_COLUMNS)
+    return pd.concat([rating_impact(ratings, rated_pairs(con, rows, ratings, key), key, opts)
+                      for key in ("stage", "topic_id")], ignore_index=True)
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
@@ -240,50 +330,55 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
     timer = StepTimer()
     counts = {"read": 0, "processed": 0, "quarantined": 0, "duplicates": 0}
     batches: list[SourceBatch] = []
+    scratch = run_dir(settings.run.output_dir, run_id)
     try:
         with timer.step("load"):
             comp = load_components(settings)
         marks = Watermarks.load(settings.run.output_dir) if settings.run.incremental else None
         consumed: dict[str, tuple[Path, list[Path]]] = {}
-        with timer.step("read"):
-            for channel in CHANNELS:
-                source = getattr(settings.sources, channel)
-                if source.enabled:
-                    root = settings.run.input_dir / source.path
-                    batch, files = read_with_retries(channel, root, source.patterns, ctx,
-                                                     settings, marks, run_date)
-                    batches.append(batch)
-                    consumed[channel] = (root, files)
-            records, duplicates = deduplicate(opaque(batches))
-            for batch in batches:  # keep the counts, free the raw records once normalised
-                batch.n_records = len(batch.records)
-                batch.records = []
-        with timer.step("process"):
-            shards = run_shards(records, settings)
-            records, sentences = shards.records, shards.sentences
-        timer.timings.update(shards.timings)  # per-step seconds summed over shards
-        with timer.step("topics"):
-            sentences, topics, fitted_texts, topic_version, lineage = assign_topics(
-                opaque(sentences), settings, opaque(comp), run_date)
-        with timer.step("aggregate"):
-            frames = build_tables(opaque(records), opaque(sentences), opaque(topics),
-                                  opaque(fitted_texts), settings, opaque(comp))
-            frames["topic_lineage"] = lineage
-            created = {r.record_id: r.created_at for r in records}
-            frames["utterances"] = frames["utterances"].assign(
-                created_at=frames["utterances"]["record_id"].map(created))
-            frames["quarantine"] = pd.DataFrame(
-                [asdict(q) for b in batches for q in b.quarantine],
-                columns=["channel", "source_file", "location", "reason_code", "reason", "detail",
-                         "excerpt"])
-            counts = {
-                "read": sum(b.read for b in batches),
-                "processed": len(records),
-                "quarantined": sum(len(b.quarantine) for b in batches),
-                "duplicates": len(duplicates),
-            }
-            if counts["read"] != counts["processed"] + counts["quarantined"] + counts["duplicates"]:
-                raise RuntimeError(f"record counts do not add up: {counts}")
+        sweep(settings.run.output_dir, keep=run_id)
+        scratch.mkdir(parents=True, exist_ok=True)
+        with ShardRunner(settings.runner) as runner:
+            with timer.step("read"):
+                shards = ShardWriter(settings, scratch, run_date, run_id)
+                duplicates = read_sources(settings, ctx, marks, run_date, shards, batches,
+                                          consumed)
+                jobs = shards.close()
+            with timer.step("process"):
+                summaries = runner.map(stage_shard, [(job,) for job in jobs])
+                logger.info("%d shards of at most %d records processed on %s", len(jobs),
+                            settings.run.batch_size, settings.runner.kind)
+            with timer.step("topics"):
+                source = StagedDocs(jobs, [s.docs for s in summaries], runner)
+                topics, topic_version, lineage = assign_topics(source, settings, comp, run_date)
+            with timer.step("aggregate"):
+                n_sentences = sum(s.sentences for s in summaries)
+                with_mentions = settings.mentions.enabled and n_sentences > 0
+                keywords = ({t.topic_id: t.keywords for t in topics.topics} if with_mentions
+                            else None)
+                offsets = source.offsets
+                finished = runner.map(finish_shard, [
+                    (job, topics.doc_topics[offsets[k]:offsets[k + 1]], keywords)
+                    for k, job in enumerate(jobs)])
+                frames = build_tables(jobs, topics, settings, comp, with_mentions, scratch)
+                frames["topic_lineage"] = lineage
+                frames["quarantine"] = pd.DataFrame(
+                    [asdict(q) for b in batches for q in b.quarantine],
+                    columns=["channel", "source_file", "location", "reason_code", "reason",
+                             "detail", "excerpt"])
+                counts = {
+                    "read": sum(b.read for b in batches),
+                    "processed": sum(s.records for s in summaries),
+                    "quarantined": sum(len(b.quarantine) for b in batches),
+                    "duplicates": len(duplicates),
+                }
+                if counts["read"] != (counts["processed"] + counts["quarantined"]
+                                      + counts["duplicates"]):
+                    raise RuntimeError(f"record counts do not add up: {counts}")
+        # per-step seconds summed over shards (busy seconds: with 2 workers, up to 2 per second)
+        timer.timings.update({step: round(sum(s.timings.get(step, 0.0)
+                                              for s in (*summaries, *finished)), 3)
+                              for step in SHARD_STEPS})
         with timer.step("trends"):
             history = read_painpoint_history(settings, run_date)
             frames["painpoints"] = add_painpoint_trends(opaque(frames["painpoints"]),
@@ -291,7 +386,8 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
         with timer.step("write"):
             runs = runs_row(settings, run_date, run_id, started, "completed", counts, batches,
                             comp.sentiment, topic_version, timer.timings)
-            tables = {name: to_arrow(name, with_keys(frame, run_date, run_id))
+            tables = {name: frame if isinstance(frame, Staged)
+                      else to_arrow(name, with_keys(frame, run_date, run_id))
                       for name, frame in {**frames, "runs": runs}.items()}
             write_tables(settings, run_date, opaque(tables))
             if marks is not None:  # the tables are committed: tonight's files are consumed
@@ -309,6 +405,8 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
             logger.error("could not record the failed run: %s", sink_exc)
         notify_failure(settings.notify, run_date, run_id, timer.current, exc)
         raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     # The tables are committed; the report is derived from them and `voc report` can rebuild it.
     report_paths = write_report(settings, run_date)
     overall = frames["painpoints"][frames["painpoints"]["channel"] == ALL_CHANNELS]

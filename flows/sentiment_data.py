@@ -49,3 +49,13 @@ def inews_test(max_chars: int = 160) -> list[tuple[str, str]]:
     names = {0: "positive", 1: "neutral", 2: "negative"}
     return [(f"{title}。{content}"[:max_chars].replace("\n", " "), names[int(label)])
             for title, content, label in zip(titles, contents, labels, strict=True)]
+
+
+def neutral_check_counts(labels: list[str]) -> dict[str, int]:
+    """How many of the neutral-check predictions are neutral / positive / negative."""
+    return {"n": len(labels), **{name: labels.count(name) for name in ("neutral", "positive", "negative")}}
+
+
+def neutral_check_sentences(path: Path = Path("tests/data/sentiment_neutral_checks.txt")) -> list[str]:
+    """Questions, requests and plain statements that must come out neutral (one a line)."""
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -152,42 +152,154 @@ class TopicStore:
         return final
 
 
-def fit_new(settings: Settings, store: TopicStore, docs: list[str], run_date: date,
+class DocSource:
+    """Tonight's topic documents (content tokens joined by spaces) and their texts, in shards:
+    the topic step streams over them instead of holding the night. This base class keeps them
+    in memory (one shard); the flow's source reads the shards' Parquet files and assigns them
+    on its worker pool (flows/nightly.py)."""
+
+    def __init__(self, docs: list[str], texts: list[str]) -> None:
+        self._docs, self._texts = list(docs), list(texts)
+        self.counts = [len(self._docs)]
+        self._embeddings: dict[int, np.ndarray] = {}
+
+    @property
+    def total(self) -> int:
+        return int(sum(self.counts))
+
+    @property
+    def offsets(self) -> list[int]:
+        return [0, *np.cumsum(self.counts).tolist()]
+
+    def docs(self, k: int) -> list[str]:
+        return self._docs
+
+    def texts(self, k: int) -> list[str]:
+        return self._texts
+
+    def transform(self, model: TopicModel) -> list[tuple[np.ndarray, int]]:
+        """Per shard: the model's topic ids of its documents and its number of raw outliers;
+        keeps the embeddings for `embeddings(k)`."""
+        out = []
+        for k in range(len(self.counts)):
+            assigned = model.transform(self.docs(k))
+            self._embeddings[k] = np.asarray(assigned.embeddings, dtype=np.float32)
+            out.append((np.asarray(assigned.topics, dtype=np.int64),
+                        int(round(assigned.raw_outlier_share * self.counts[k]))))
+        return out
+
+    def embeddings(self, k: int) -> np.ndarray:
+        return self._embeddings[k]
+
+    def take(self, indices: np.ndarray) -> list[str]:
+        """The documents at sorted global positions `indices`."""
+        out: list[str] = []
+        offsets = self.offsets
+        for k in range(len(self.counts)):
+            lo, hi = offsets[k], offsets[k + 1]
+            mine = indices[(indices >= lo) & (indices < hi)] - lo
+            if len(mine):
+                docs = self.docs(k)
+                out.extend(docs[i] for i in mine)
+        return out
+
+
+def concat_topics(parts: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    arrays = [np.asarray(t, dtype=np.int64) for t, _ in parts]
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+
+
+def fit_sample(n: int, settings: Settings) -> np.ndarray:
+    """The positions TopicModel.fit samples from `n` documents (same seed, same draw), so that
+    fitting on the gathered sample gives the model a fit on all `n` documents would."""
+    p = settings.topics
+    if n <= p.fit_max_docs:
+        return np.arange(n)
+    rng = np.random.default_rng(p.seed)
+    sample = np.sort(rng.choice(n, p.fit_max_docs, replace=False))
+    log.info("fitting topics on a sample of %d of %d documents", sample.size, n)
+    return sample
+
+
+def gather(previous_docs: list[str], source: DocSource, positions: np.ndarray) -> list[str]:
+    """Documents of the corpus `previous_docs + tonight` at sorted `positions`."""
+    n_prev = len(previous_docs)
+    head = [previous_docs[i] for i in positions[positions < n_prev]]
+    return head + source.take(positions[positions >= n_prev] - n_prev)
+
+
+def assign_tonight(model: TopicModel, source: DocSource, positions: np.ndarray,
+                   fitted: Assignment, n_prev: int) -> tuple[np.ndarray, float]:
+    """Tonight's topics from a model fitted on the corpus sample at `positions`: the fit's own
+    assignment for sampled documents, the model's transform for the others (what
+    TopicModel.fit returns for the whole corpus). Also the raw outlier share of the transform."""
+    parts = source.transform(model)
+    topics = concat_topics(parts)
+    raw = sum(r for _, r in parts)
+    mine = positions >= n_prev
+    topics[positions[mine] - n_prev] = np.asarray(fitted.topics, dtype=np.int64)[mine]
+    return topics, raw / max(len(topics), 1)
+
+
+def fit_new(settings: Settings, store: TopicStore, source: DocSource, run_date: date,
             stopwords: frozenset[str], overrides: TopicOverrides,
-            previous: StoredModel | None, reason: str) -> tuple[StoredModel, Assignment] | None:
-    """Fit a new version; with a previous version, on its fit sample plus `docs`, keeping the old
-    ids of topics that still exist (alignment) and recording lineage."""
-    corpus = (previous.docs if previous else []) + list(docs)
+            previous: StoredModel | None, reason: str,
+            previous_tonight: np.ndarray | None = None) -> tuple[StoredModel, np.ndarray] | None:
+    """Fit a new version; with a previous version, on its fit sample plus tonight's documents,
+    keeping the old ids of topics that still exist (alignment) and recording lineage. Only the
+    seeded fit sample is gathered in memory; tonight's documents are assigned shard by shard.
+    `previous_tonight`: the previous model's ids of tonight's documents when already computed.
+    Returns the stored model and tonight's topics (the new model's internal ids)."""
+    prev_docs = previous.docs if previous else []
+    n_prev, total = len(prev_docs), len(prev_docs) + source.total
+    t = settings.topics
+    if total < max(2 * t.min_topic_size, 10):
+        log.warning("only %d documents: too few to fit topics", total)
+        return None
+    positions = fit_sample(total, settings)
     model = new_topic_model(settings, stopwords)
-    fitted = model.fit(corpus, overrides.seed_lists())
+    fitted = model.fit(gather(prev_docs, source, positions), overrides.seed_lists())
     if fitted is None:
         return None
+    if previous is not None and previous_tonight is None:
+        previous_tonight = concat_topics(source.transform(previous.model))
+    # last, so that the shards' embeddings are the new model's (the topic descriptions use them)
+    tonight, _ = assign_tonight(model, source, positions, fitted, n_prev)
     internal = sorted(model.keywords())
     if previous is None:
         id_map, next_id, lineage = {t: t for t in internal}, len(internal), []
+        corpus_topics = tonight
     else:
-        old = previous.stable(previous.model.transform(corpus).topics)
+        prev_new = model.transform(prev_docs).topics if prev_docs else []
+        prev_new = np.asarray(prev_new, dtype=np.int64)
+        head = positions < n_prev
+        prev_new[positions[head]] = np.asarray(fitted.topics, dtype=np.int64)[head]
+        corpus_topics = np.concatenate([prev_new, tonight])
+        old_prev = previous.model.transform(prev_docs).topics if prev_docs else []
+        old = previous.stable(list(old_prev) + previous_tonight.tolist())
         id_map, lineage, next_id = align_topics(
-            old, fitted.topics, previous.stable_keywords(),
+            old, corpus_topics.tolist(), previous.stable_keywords(),
             {t: dict(w) for t, w in model.keywords().items()}, previous.next_id,
             settings.topics.align_threshold)
-    sample = corpus[-settings.topics.fit_max_docs:]
+    keep = min(t.fit_max_docs, total)
+    tail = np.arange(total - keep, total)
+    sample = gather(prev_docs, source, tail)
     stored = StoredModel(model, store.next_version(), run_date.isoformat(), id_map, next_id,
                          sample, previous.version if previous else None, lineage)
     store.save(stored, settings, {"reason": reason,
-                                  "outlier_share": round(outlier_share(fitted.topics), 4)})
-    tail = Assignment(fitted.topics[len(corpus) - len(docs):], fitted.raw_outlier_share,
-                      fitted.embeddings[len(corpus) - len(docs):])
-    return stored, tail
+                                  "outlier_share": round(outlier_share(corpus_topics.tolist()), 4)})
+    return stored, tonight
 
 
-def outlier_share(topics: list[int]) -> float:
-    return float(np.mean(np.asarray(topics) == OUTLIER)) if topics else 0.0
+def outlier_share(topics) -> float:
+    topics = np.asarray(topics)
+    return float(np.mean(topics == OUTLIER)) if topics.size else 0.0
 
 
 @dataclass
 class TopicRun:
-    """What the nightly step hands on: a stable id per document, the topics and their texts."""
+    """What the nightly step hands on: a stable id per document, the topics and the texts their
+    `representative` indices point into."""
 
     doc_topics: list[int]
     topics: list[TopicInfo]
@@ -199,40 +311,113 @@ class TopicRun:
 
 def run_topics(settings: Settings, docs: list[str], texts: list[str], run_date: date,
                stopwords: frozenset[str], refit: bool = False) -> TopicRun:
+    """`run_topics_over` on documents held in memory."""
+    result = run_topics_over(settings, DocSource(docs, texts), run_date, stopwords, refit)
+    result.doc_topics = [int(t) for t in result.doc_topics]
+    return result
+
+
+def run_topics_over(settings: Settings, source: DocSource, run_date: date,
+                    stopwords: frozenset[str], refit: bool = False) -> TopicRun:
     """The nightly topic step: load the current model and transform (no refit); fit and save when
-    there is none; refit when asked or when tonight's outlier share passes the threshold."""
+    there is none; refit when asked or when tonight's outlier share passes the threshold.
+    `doc_topics` is a numpy array of stable (override-effective) ids, one per document."""
     overrides = load_overrides(settings.topics.overrides)
     store = TopicStore(model_root(settings))
     current = store.latest(settings)
-    assigned: Assignment | None = None
+    assigned: np.ndarray | None = None
+    n = source.total
     if current is None:
-        made = fit_new(settings, store, docs, run_date, stopwords, overrides, None, "first fit")
+        made = fit_new(settings, store, source, run_date, stopwords, overrides, None, "first fit")
         if made is not None:
             current, assigned = made
     elif refit:
-        made = fit_new(settings, store, docs, run_date, stopwords, overrides, current, "requested")
+        made = fit_new(settings, store, source, run_date, stopwords, overrides, current,
+                       "requested")
         if made is not None:
             current, assigned = made
     else:
-        assigned = current.model.transform(docs)
-        share = outlier_share(assigned.topics)
-        if docs and share > settings.topics.refit_outlier_share:
+        assigned = concat_topics(source.transform(current.model))
+        share = outlier_share(assigned)
+        if n and share > settings.topics.refit_outlier_share:
             log.warning("%.0f%% of tonight's sentences fit no topic (threshold %.0f%%): refitting",
                         100 * share, 100 * settings.topics.refit_outlier_share)
-            made = fit_new(settings, store, docs, run_date, stopwords, overrides, current,
-                           f"outlier share {share:.2f}")
+            made = fit_new(settings, store, source, run_date, stopwords, overrides, current,
+                           f"outlier share {share:.2f}", previous_tonight=assigned)
             if made is not None:
                 current, assigned = made
     if current is None or assigned is None:
-        return TopicRun([OUTLIER] * len(docs), [], list(texts), "", [], 1.0 if docs else 0.0)
-    stable = current.stable(assigned.topics)
-    effective = [overrides.effective_id(t) for t in stable]
-    topics = describe_topics(current, stable, effective, assigned.embeddings, texts, overrides,
-                             settings.topics.top_n_words, stopwords)
+        return TopicRun(np.full(n, OUTLIER, dtype=np.int64), [], [], "", [],
+                        1.0 if n else 0.0)
+    stable = np.asarray(current.stable(assigned.tolist()), dtype=np.int64)
+    effective = np.asarray([overrides.effective_id(int(t)) for t in stable], dtype=np.int64)
+    topics, texts = describe_sources(current, stable, effective, source, overrides,
+                                     settings.topics.top_n_words, stopwords)
     lineage = ([asdict(e) | {"from_version": current.parent or "", "to_version": current.version}
                 for e in current.lineage] if current.fit_date == run_date.isoformat() else [])
-    return TopicRun(effective, topics, list(texts), current.version, lineage,
+    return TopicRun(effective, topics, texts, current.version, lineage,
                     outlier_share(effective))
+
+
+def describe_sources(current: StoredModel, stable: np.ndarray, effective: np.ndarray,
+                     source: DocSource, overrides: TopicOverrides, top_n: int,
+                     stopwords: frozenset[str]) -> tuple[list[TopicInfo], list[str]]:
+    """`describe_topics` over a sharded source in two passes over the shards' embeddings
+    (centroids, then the members nearest them): each shard offers its first 3 distinct texts
+    in the members' order, which contain the night's first 3 distinct texts. Returns the topics
+    and the texts their `representative` indices point into."""
+    weights = current.stable_keywords()
+    ids = sorted(set(effective.tolist()) - {OUTLIER})
+    offsets = source.offsets
+    sums: dict[int, np.ndarray] = {}
+    counts: dict[int, int] = dict.fromkeys(ids, 0)
+    for k in range(len(source.counts)):
+        eff = effective[offsets[k]:offsets[k + 1]]
+        if not len(eff):
+            continue
+        emb = source.embeddings(k)
+        for topic in set(eff.tolist()) - {OUTLIER}:
+            rows = emb[eff == topic]
+            sums[topic] = sums.get(topic, 0.0) + rows.astype(np.float64).sum(axis=0)
+            counts[topic] += len(rows)
+    centroids = {t: (sums[t] / counts[t]).astype(np.float32) for t in ids}
+    candidates: dict[int, list[tuple[float, int, str]]] = {t: [] for t in ids}
+    for k in range(len(source.counts)):
+        eff = effective[offsets[k]:offsets[k + 1]]
+        present = set(eff.tolist()) - {OUTLIER}
+        if not present:
+            continue
+        emb, texts = source.embeddings(k), source.texts(k)
+        for topic in present:
+            members = np.flatnonzero(eff == topic)
+            scores = emb[members] @ centroids[topic]
+            seen: set[str] = set()
+            for i in np.argsort(-scores, kind="stable"):
+                text = texts[members[i]]
+                if text not in seen:
+                    seen.add(text)
+                    candidates[topic].append((-float(scores[i]), offsets[k] + int(members[i]),
+                                              text))
+                if len(seen) == 3:
+                    break
+    out, texts_out = [], []
+    for topic in ids:
+        representative, seen = [], set()
+        for _, _, text in sorted(candidates[topic]):
+            if text not in seen:
+                seen.add(text)
+                representative.append(len(texts_out))
+                texts_out.append(text)
+            if len(representative) == 3:
+                break
+        merged = [topic] + overrides.merge.get(topic, [])
+        sizes = {t: int(np.sum(stable == t)) for t in merged}
+        keywords = clean_keywords(merge_keywords(weights, sizes, merged, 3 * top_n),
+                                  stopwords)[:top_n]
+        label = overrides.label_for(topic, keywords, readable_label(keywords, 3, stopwords))
+        out.append(TopicInfo(topic, label, [k.replace(" ", "") for k in keywords], counts[topic],
+                             representative))
+    return out, texts_out
 
 
 def describe_topics(current: StoredModel, stable: list[int], effective: list[int],

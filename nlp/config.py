@@ -48,12 +48,13 @@ class RunSettings(Strict):
 
 
 class RunnerSettings(Strict):
-    """Where the shards run (flows/runner.py): in the flow's process, or on Dask workers."""
+    """Where the shards run (flows/runner.py): a local pool of worker processes, the flow's
+    process, or Dask workers."""
 
-    kind: Literal["local", "dask"] = "local"
+    kind: Literal["processes", "local", "dask"] = "processes"
     # dask: an existing scheduler ("tcp://host:8786"); None starts a local cluster.
     address: str | None = None
-    n_workers: int = Field(2, ge=1)  # local cluster only
+    n_workers: int = Field(2, ge=1)  # processes, and a local dask cluster
     threads_per_worker: int = Field(1, ge=1)  # local cluster only
 
 

@@ -46,7 +46,8 @@ def _per_record(sentences: pd.DataFrame) -> dict[str, dict[str, list]]:
                "topic_id", "touchpoint", "signals")
     role = sentences["role"].tolist()
     rid = sentences["record_id"].tolist()
-    data = {c: sentences[c].tolist() for c in columns}
+    data = {c: sentences[c].tolist() if c in sentences else [OUTLIER] * len(sentences)
+            for c in columns}  # topic_id may come later (main_topics)
     for i, record_id in enumerate(rid):
         entry = out.get(record_id)
         if entry is None:
@@ -65,10 +66,25 @@ _EMPTY = {c: [] for c in ("sentiment_label", "sentiment_score", "sentiment_confi
                           "agent_signals")}
 
 
+def main_topics(sentences: pd.DataFrame) -> dict[str, int]:
+    """record_id -> main topic (`_main_topic` of its customer sentences), for the records that
+    have customer sentences; the others' main topic is OUTLIER. For documents built before the
+    topic step (the flow builds them per shard, then the topics come from the whole night)."""
+    customer = sentences[sentences["role"] == "customer"]
+    out: dict[str, list] = {}
+    for rid, topic, score in zip(customer["record_id"].tolist(), customer["topic_id"].tolist(),
+                                 customer["sentiment_score"].tolist(), strict=True):
+        entry = out.setdefault(rid, [[], []])
+        entry[0].append(int(topic))
+        entry[1].append(float(score))
+    return {rid: _main_topic(t, s) for rid, (t, s) in out.items()}
+
+
 def build_documents(records: Sequence[Record], sentences: pd.DataFrame,
                     detector: SignalDetector) -> pd.DataFrame:
     """`sentences` holds every sentence row of `records` with tokens and signals, and for
-    customer rows the sentiment, stage, touchpoint and topic columns."""
+    customer rows the sentiment, stage, touchpoint and (optionally: else every main topic is
+    OUTLIER, see `main_topics`) topic columns."""
     by_record = _per_record(sentences)
     rows = []
     for record in records:

@@ -1,13 +1,17 @@
 """Journey stage and touchpoint per customer sentence, from the configurable taxonomy.
 
 Cue phrases are matched with spaCy's PhraseMatcher over jieba tokens. Sentences without a cue go
-to a small classifier trained on the taxonomy's examples and cue phrases; when it is not sure
-enough the stage is `unknown`, never a guess presented as sure.
+to a small classifier trained on the taxonomy's examples, hand-labelled and cue-labelled
+sentences; when it is not sure enough the stage is `unknown`, never a guess presented as sure.
+A trained model may also overrule an ambiguous cue result (only weak cues, or cues of several
+stages) when it is confident (`override_confidence`, calibrated by cross-validation), except for
+stages whose cues outweigh others by design (`cue_weight` > 1).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,16 +28,32 @@ from nlp.errors import TaxonomyError
 
 UNKNOWN = "unknown"
 WEAK = 0.4  # weight of a weak cue
+NEGATION_WINDOW = 2  # tokens before a cue in which a stage's negator cancels it
 
 
-def _token_index(tokens: Sequence[str], char_offset: int) -> int:
-    """Index of the token that holds character `char_offset` of "".join(tokens)."""
-    seen = 0
-    for i, token in enumerate(tokens):
-        seen += len(token)
-        if seen > char_offset:
-            return i
-    return len(tokens)
+_LATIN_PAIR = re.compile(r"[A-Za-z0-9][A-Za-z0-9]")
+
+
+def _pattern_text(tokens: Sequence[str]) -> tuple[str, list[int]]:
+    """The sentence as patterns see it: tokens joined without spaces, except that a space stays
+    between two Latin words ("close my account"), and each token's start offset in it."""
+    text, starts = [], []
+    offset = 0
+    previous = ""
+    for token in tokens:
+        if previous and token and _LATIN_PAIR.match(previous[-1] + token[0]):
+            text.append(" ")
+            offset += 1
+        starts.append(offset)
+        text.append(token)
+        offset += len(token)
+        previous = token
+    return "".join(text), starts
+
+
+def _token_index(starts: Sequence[int], char_offset: int) -> int:
+    """Index of the token that holds character `char_offset` of the pattern text."""
+    return max(0, bisect_right(starts, char_offset) - 1)
 
 
 class StageSpec(BaseModel):
@@ -47,8 +67,11 @@ class StageSpec(BaseModel):
     weak_cues: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
     examples: list[str] = Field(default_factory=list)
+    # Tokens that cancel this stage's cue or pattern when one of the two tokens before it
+    # (不会销户, 不打算换运营商): for intent stages, where a negated cue states the opposite.
+    negators: list[str] = Field(default_factory=list)
 
-    @field_validator("cues", "weak_cues", "patterns", "examples", mode="before")
+    @field_validator("cues", "weak_cues", "patterns", "examples", "negators", mode="before")
     @classmethod
     def _as_strings(cls, value: list) -> list[str]:
         return [str(v) for v in value or []]
@@ -106,11 +129,40 @@ class StageResult:
 
 
 class StageClassifier(Protocol):
-    """Any fitted scikit-learn style classifier over space-joined tokens."""
+    """Any fitted scikit-learn style classifier over space-joined tokens. A trained model may
+    also carry `override_confidence` (see `decide`)."""
 
     classes_: Any
 
     def predict_proba(self, texts: list[str]) -> Any: ...
+
+
+def ambiguous(result: StageResult) -> bool:
+    """A cue result a confident model may overrule: weak cues only, or cues of several stages
+    (a single strong cue has confidence 1)."""
+    return result.method == "cue" and result.confidence < 1.0
+
+
+def decide(result: StageResult, probs: Any, classes: Any, min_confidence: float,
+           override_confidence: float | None) -> StageResult:
+    """The stage of one sentence from its cue result and the model's class probabilities.
+    Without a cue the model's stage counts from `min_confidence`; an ambiguous cue result gives
+    way to another stage the model gives at least `override_confidence`. The model's own
+    no-stage class never overrules a cue."""
+    best = int(probs.argmax())
+    confidence = float(probs[best])
+    stage = str(classes[best])
+    if stage == UNKNOWN or stage == result.stage:
+        return result
+    if result.method == "none":
+        threshold = min_confidence
+    elif override_confidence is not None and ambiguous(result):
+        threshold = override_confidence
+    else:
+        return result
+    if confidence < threshold:
+        return result
+    return StageResult(stage, round(confidence, 3), "model", "", (), result.touchpoint)
 
 
 class JourneyTagger:
@@ -118,16 +170,27 @@ class JourneyTagger:
     then `model` for sentences without a cue (cue-only when model is None)."""
 
     def __init__(self, taxonomy: Taxonomy, tokenize, min_confidence: float = 0.4,
-                 model: StageClassifier | None = None) -> None:
+                 model: StageClassifier | None = None,
+                 override_confidence: float | None = None) -> None:
         self.taxonomy = taxonomy
         self.min_confidence = min_confidence
         self.model = model
+        # None: the model's own calibrated value when it has one, else cues are never overruled.
+        self.override_confidence = (override_confidence if override_confidence is not None
+                                    else getattr(model, "override_confidence", None))
         self._vocab = Vocab()
         self._stages = self._matcher({k: s.cues for k, s in taxonomy.stages.items()}, tokenize)
         self._weak = self._matcher({k: s.weak_cues for k, s in taxonomy.stages.items()}, tokenize)
         self._touchpoints = self._matcher(taxonomy.touchpoints, tokenize)
         self._patterns = [(key, re.compile(p)) for key, spec in taxonomy.stages.items()
                           for p in spec.patterns]
+        self._negators = {key: frozenset(spec.negators) for key, spec in taxonomy.stages.items()
+                          if spec.negators}
+
+    def _negated(self, stage: str, tokens: Sequence[str], start: int) -> bool:
+        negators = self._negators.get(stage)
+        return bool(negators) and any(
+            t in negators for t in tokens[max(0, start - NEGATION_WINDOW):start])
 
     def _matcher(self, phrases: dict[str, list[str]], tokenize) -> PhraseMatcher:
         # ORTH over lower-cased tokens: a bare Vocab has no lexical attribute getters, so LOWER
@@ -152,7 +215,7 @@ class JourneyTagger:
     def match(self, sentences: Sequence[list[str]]) -> list[StageResult]:
         """Cue phrases and patterns only. Each strong cue or pattern counts 1, a weak cue 0.4,
         times the stage's cue_weight; the stage with the highest score wins (the earliest on
-        ties); no cue gives unknown."""
+        ties); no cue gives unknown. A cue just after one of its stage's negators is ignored."""
         results = []
         for tokens in sentences:
             doc = self._doc(tokens)
@@ -162,9 +225,11 @@ class JourneyTagger:
                     for stage, text, start, end in self._matches(self._stages, doc)]
             hits += [(stage, text, start, end, WEAK)
                      for stage, text, start, end in self._matches(self._weak, doc)]
-            text = "".join(tokens)
-            hits += [(stage, m.group(), _token_index(tokens, m.start()), -1, 1.0)
+            text, starts = _pattern_text(tokens)
+            hits += [(stage, m.group(), _token_index(starts, m.start()), -1, 1.0)
                      for stage, pattern in self._patterns if (m := pattern.search(text))]
+            if self._negators:
+                hits = [h for h in hits if not self._negated(h[0], tokens, h[2])]
             if not hits:
                 results.append(StageResult(UNKNOWN, 0.0, "none", "", (), touchpoint))
                 continue
@@ -183,19 +248,30 @@ class JourneyTagger:
                                        touchpoint, cue_tokens))
         return results
 
+    def overridable(self, result: StageResult) -> bool:
+        """An ambiguous cue result whose stage does not outweigh others by design (a stage with
+        cue_weight > 1, e.g. leave intent, keeps its cue)."""
+        spec = self.taxonomy.stages.get(result.stage)
+        return ambiguous(result) and spec is not None and spec.cue_weight <= 1.0
+
+    def needs_model(self, result: StageResult) -> bool:
+        return result.method == "none" or (self.override_confidence is not None
+                                           and self.overridable(result))
+
     def tag(self, sentences: Sequence[list[str]]) -> list[StageResult]:
+        """Cue results (`match`), with the model deciding sentences without a cue and, when it
+        is confident, ambiguous cue results (`decide`)."""
         results = self.match(sentences)
-        todo = [i for i, r in enumerate(results) if r.method == "none" and sentences[i]]
-        if not todo or self.model is None:
+        if self.model is None:
+            return results
+        todo = [i for i, r in enumerate(results) if sentences[i] and self.needs_model(r)]
+        if not todo:
             return results
         probabilities = self.model.predict_proba([" ".join(sentences[i]) for i in todo])
         classes = self.model.classes_
         for i, probs in zip(todo, probabilities, strict=True):
-            best = int(probs.argmax())
-            confidence = float(probs[best])
-            if confidence >= self.min_confidence and classes[best] != UNKNOWN:
-                results[i] = StageResult(str(classes[best]), round(confidence, 3), "model", "",
-                                         (), results[i].touchpoint)
+            results[i] = decide(results[i], probs, classes, self.min_confidence,
+                                self.override_confidence)
         return results
 
     def stage_weight(self, stage: str) -> float:

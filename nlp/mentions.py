@@ -2,14 +2,23 @@
 
 "味道不错，送餐太慢了" is one sentence with two opinions: `use` (味道) positive and `deliver`
 (送餐) negative. A sentence is cut into clauses at punctuation, contrast markers (但是, 不过,
-可惜, 却, ...) and additive markers (而且, 另外, ...); each clause's aspect term is a cue phrase
-of the journey taxonomy (JourneyTagger.match), else a keyword of a topic. A clause with its own
-aspect opens a mention; a clause without one belongs to the mention before it ("送餐太慢了，
-等了一个小时"), or, after a contrast marker, opens a mention of its own when the stage
-classifier is sure of a stage. A mention that names only an aspect ("物流、客服都很差") shares
-the opinion of the mention after it. A sentence without any aspect term is one mention with the
-sentence's own stage. Sentiment (the configured backend) and emotions (nlp/emotions.py) are
-computed on each mention's text; offsets are character offsets into the normalised sentence.
+可惜, 却, but, ...) and additive markers (而且, 另外, ...). Each clause's aspect term is a cue
+phrase of the journey taxonomy (JourneyTagger.match) or a mention-level aspect pattern; when
+those point to several stages, a strong cue after a setting ("下单后", "送来的") wins; else an
+object word (`objects`: 衣服, 东西) or a topic keyword. A clause with its own aspect opens a
+mention; a clause without one belongs to the mention before it ("送餐太慢了，等了一个小时"),
+or, after a contrast marker, opens a mention of its own (aspect-less clauses before a contrast
+are a mention of their own too). A clause that only states a verdict ("五星好评") names no
+aspect. A mention that names only an aspect ("物流、客服都很差") shares the opinion of the
+mention after it; one stating a promise ("客服承诺24小时内回电") shares the negative opinion of
+the mention that breaks it. A sentence without any aspect term is one mention with the
+sentence's own stage.
+
+Sentiment (the configured backend) is blended with word evidence (PolarityLexicon: CX patterns
+and words, DUTIR emotions, HowNet's lists as a fallback); a mention placed by the stage
+classifier alone needs word evidence to be non-neutral, and `negative_stages` (leave) are
+negative unless their words say positive. Emotions (nlp/emotions.py) are computed on each
+mention's text; offsets are character offsets into the normalised sentence.
 """
 
 from __future__ import annotations
@@ -23,7 +32,13 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from nlp.config import read_yaml, validate
-from nlp.emotions import EmotionLexicon, consistent_with, hownet_lists
+from nlp.emotions import (
+    CX_EMOTIONS,
+    POSITIVE_EMOTIONS,
+    EmotionLexicon,
+    consistent_with,
+    hownet_lists,
+)
 from nlp.errors import ConfigError
 from nlp.journey import UNKNOWN, JourneyTagger, StageResult
 from nlp.sentiment.base import SentimentBackend, SentimentResult
@@ -39,12 +54,24 @@ MENTION_COLUMNS = [
 _BOUNDARY = re.compile(r"[，,；;。！!？?：:、\n]+|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 # Markers that open a new clause wherever they occur, and the part of them that is a contrast.
 _SPLIT_MARKER = re.compile(
-    r"但是|可是|然而|不过|(?<![不非])但(?![愿凡])|(?<![冷退])却|而且|并且|可惜")
-_CONTRAST = re.compile(r"^(?:但是|可是|然而|不过|但|却|可惜|只是|就是|可|倒是|结果)")
+    r"但是|可是|然而|不过|(?<![不非])但(?![愿凡])|(?<![冷退])却|而且|并且|可惜"
+    r"|(?i:\b(?:but|however|though)\b)")
+_CONTRAST = re.compile(r"^(?:但是|可是|然而|不过|但|却|可惜|只是|就是|可|倒是|结果|好在|实际"
+                       r"|(?i:but|however|though)\b)")
+# A contrast inside a clause ("理财产品收益倒是一直还行"): the clause has its own opinion.
+_CONTRAST_INSIDE = re.compile(r"倒是|反而|反倒")
+# A clause stating what was promised or expected ("客服承诺24小时内回电", "说好15天发货"): when
+# the next mention breaks it, it shares that mention's (negative) opinion.
+_SETUP = re.compile(r"承诺|说好|说是|明明|号称|本来以为|原以为|以为|写的是|写着|宣传的是|标的是|标着"
+                    r"|(广告|宣传|介绍|页面|详情|活动|客服|经理|销售|店员|营业员)[上里中]?(说|写|讲|保证)")
+# Tokens after which a cue is the setting, not the subject ("下单后迟迟不发货",
+# "送来的面咸得没法吃"): a strong cue after them names the clause's aspect.
+_SETTING = frozenset({"后", "时", "时候", "的时候", "之后", "以后", "之前", "前", "的", "里"})
 # Words at the start of a clause that are not part of what it says about the aspect.
 _LEAD = re.compile(
     r"^(?:(?:嗯+|呃+|啊|那个|就是说|就是|只是|不过|但是|可是|然而|但|却|而且|并且|另外|还有|同时"
-    r"|可惜|虽然|虽说|尽管|然后|结果|所以|反正|总之|喂|哎)[，,\s…]*)+")
+    r"|可惜|虽然|虽说|尽管|然后|结果|所以|反正|总之|喂|哎|好在|实际上|实际"
+    r"|(?i:but|however|though)\b)[，,\s…]*)+")
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _FUNCTION = re.compile(r"[的了也都还和与及跟很太真挺都就是在]")
 
@@ -56,6 +83,17 @@ class PolaritySpec(BaseModel):
     band: float = Field(0.15, ge=0, lt=1)  # |score| below it is neutral
     positive: list[str] = Field(default_factory=list)
     negative: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)  # HowNet words that say nothing here
+    # regular expressions counted like a word each ("等了一周", "第二天就到")
+    positive_patterns: list[str] = Field(default_factory=list)
+    negative_patterns: list[str] = Field(default_factory=list)
+    # mentions of these stages are negative unless their words say positive (churn is a loss)
+    negative_stages: list[str] = Field(default_factory=list)
+    # a mention placed by the stage classifier only (no aspect term) needs word evidence for
+    # a polarity; otherwise it is neutral and yields no (stage, polarity) pair
+    model_needs_evidence: bool = True
+    general_fallback: bool = False  # ... only when no CX word or pattern is found
+    emotion_weight: float = Field(0.0, ge=0)  # weight of DUTIR emotions as polarity words
 
 
 class MentionConfig(BaseModel):
@@ -63,17 +101,26 @@ class MentionConfig(BaseModel):
 
     version: int = 1
     aspects: dict[str, list[str]] = Field(default_factory=dict)  # stage -> extra regexes
+    # stage -> regexes of things named only as an object ("衣服", "东西"): the clause's aspect
+    # when it has no cue or aspect term of any stage
+    objects: dict[str, list[str]] = Field(default_factory=dict)
     polarity: PolaritySpec = Field(default_factory=PolaritySpec)
+    verdict: str = ""  # regex of clauses that only state an overall verdict (no aspect)
 
 
 def load_mention_config(path) -> MentionConfig:
     config: MentionConfig = validate(MentionConfig, read_yaml(path), [path])
-    for stage, patterns in config.aspects.items():
+    keyed = [(f"aspects.{stage}", patterns) for stage, patterns in config.aspects.items()]
+    keyed += [(f"objects.{stage}", patterns) for stage, patterns in config.objects.items()]
+    keyed += [("verdict", [config.verdict] if config.verdict else [])]
+    keyed += [("polarity.positive_patterns", config.polarity.positive_patterns),
+              ("polarity.negative_patterns", config.polarity.negative_patterns)]
+    for key, patterns in keyed:
         for number, pattern in enumerate(patterns):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ConfigError(f"'{path}' key 'aspects.{stage}.{number}': invalid regular "
+                raise ConfigError(f"'{path}' key '{key}.{number}': invalid regular "
                                   f"expression: {exc}") from exc
     return config
 
@@ -102,28 +149,50 @@ class PolarityLexicon:
     def __init__(self, spec: PolaritySpec, lists: dict[str, Sequence[str]] | None = None) -> None:
         lists = hownet_lists() if lists is None else lists
         self.spec = spec
-        self.positive = frozenset(lists.get("pos", ()))
-        self.negative = frozenset(lists.get("neg", ()))
+        # HowNet's one-character entries (是, 想, 肉, 疼) and `ignore` are noise in feedback
+        ignore = set(spec.ignore)
+        self.positive = frozenset(w for w in lists.get("pos", ()) if len(w) > 1 and w not in ignore)
+        self.negative = frozenset(w for w in lists.get("neg", ()) if len(w) > 1 and w not in ignore)
         self.negators = frozenset(lists.get("deny", ())) | {"不", "没", "没有", "别"}
         words = [(w, 1) for w in spec.positive] + [(w, -1) for w in spec.negative]
         words.sort(key=lambda wp: -len(wp[0]))
         self._cx = re.compile("|".join(re.escape(w) for w, _ in words)) if words else None
         self._cx_sign = dict(words)
+        self._patterns = [(re.compile(p), 1) for p in spec.positive_patterns]
+        self._patterns += [(re.compile(p), -1) for p in spec.negative_patterns]
 
     def score(self, text: str, tokens: Sequence[str]) -> float:
+        """Mean sign of the polarity words and patterns found; 0.0 when none is found."""
+        return self.evidence(text, tokens)[0]
+
+    def evidence(self, text: str, tokens: Sequence[str],
+                 general: bool = True) -> tuple[float, int]:
+        """(score, number of polarity words and patterns found); `general=False` leaves out
+        HowNet's general-purpose lists and counts only the CX words and patterns."""
         total = count = 0.0
         covered: set[int] = set()
+        for pattern, sign in self._patterns:  # phrases first: they cover the words inside them
+            for match in pattern.finditer(text):
+                if covered.intersection(range(match.start(), match.end())):
+                    continue
+                total += sign
+                count += 1
+                covered.update(range(match.start(), match.end()))
         if self._cx is not None:
             for match in self._cx.finditer(text):
+                if match.start() in covered:
+                    continue
                 sign = self._cx_sign[match.group()]
-                before = text[max(0, match.start() - 2):match.start()]
+                before = re.split(r"[，,。！？!?；;]", text[max(0, match.start() - 3):match.start()])[-1]
                 if _NEGATOR.search(before) and match.group()[0] not in "不没":
                     sign = -sign
                 total += sign
                 count += 1
                 covered.update(range(match.start(), match.end()))
+        if count and self.spec.general_fallback:
+            general = False  # the curated words and patterns decide when they say anything
         pos = 0
-        for i, token in enumerate(tokens):
+        for i, token in enumerate(tokens if general else ()):
             start = text.find(token, pos)
             pos = start + len(token) if start >= 0 else pos
             if start >= 0 and start in covered:
@@ -135,10 +204,11 @@ class PolarityLexicon:
                 sign = -sign
             total += sign
             count += 1
-        return total / count if count else 0.0
+        return (total / count if count else 0.0), int(count)
 
-    def blend(self, result: SentimentResult, text: str, tokens: Sequence[str]) -> SentimentResult:
-        lexical = self.score(text, tokens)
+    def blend(self, result: SentimentResult, text: str, tokens: Sequence[str],
+              lexical: float | None = None) -> SentimentResult:
+        lexical = self.score(text, tokens) if lexical is None else lexical
         if lexical == 0.0:
             score = result.score
         else:
@@ -154,7 +224,8 @@ class PolarityLexicon:
 class Clause:
     start: int
     end: int
-    contrast: bool  # opened by a contrast marker
+    contrast: bool  # opened by a contrast marker, or holding one (倒是, 反而)
+    setup: bool = False  # states a promise or expectation (承诺, 说好, 明明)
 
 
 def split_clauses(text: str) -> list[Clause]:
@@ -177,7 +248,8 @@ def split_clauses(text: str) -> list[Clause]:
     clauses = []
     for start, end, _ in cuts:
         segment = text[start:end]
-        contrast = bool(_CONTRAST.match(segment.lstrip("嗯呃啊，, …")))
+        contrast = bool(_CONTRAST.match(segment.lstrip("嗯呃啊，, …"))
+                        or _CONTRAST_INSIDE.search(segment))
         lead = _LEAD.match(segment)
         if lead:
             start += lead.end()
@@ -186,7 +258,7 @@ def split_clauses(text: str) -> list[Clause]:
         while end > start and text[end - 1] in " \t…~～":
             end -= 1
         if start < end and _WORD.search(text[start:end]):
-            clauses.append(Clause(start, end, contrast))
+            clauses.append(Clause(start, end, contrast, bool(_SETUP.search(text[start:end]))))
     return clauses
 
 
@@ -199,6 +271,7 @@ class Mention:
     stage_method: str  # cue | model | sentence | none
     touchpoint: str | None
     bare: bool = False  # names the aspect only; takes the opinion of the next mention
+    setup: bool = False  # states a promise; a broken one (next mention negative) is negative
     topic_id: int = OUTLIER
     sentiment_label: str = "neutral"
     sentiment_score: float = 0.0
@@ -225,6 +298,9 @@ class MentionExtractor:
         self.sentiment = sentiment
         self.emotions = emotions
         self.polarity = PolarityLexicon(self.config.polarity) if self.config.polarity.weight else None
+        self._verdict = re.compile(self.config.verdict) if self.config.verdict else None
+        self._objects = [(stage, re.compile(p)) for stage, patterns in self.config.objects.items()
+                         for p in patterns]
         self.topic_keywords = {int(k): [w.lower() for w in v] for k, v in
                                (topic_keywords or {}).items() if int(k) != OUTLIER}
 
@@ -235,15 +311,27 @@ class MentionExtractor:
         if not clauses:
             return []
         tokens = [self.tokenize(text[c.start:c.end]) for c in clauses]
-        cues: list[StageResult] = self.tagger.match(tokens)
+        cues: list[StageResult] = [self._head_cue(toks, cue) for toks, cue in
+                                   zip(tokens, self.tagger.match(tokens), strict=True)]
+        if self._objects:
+            cues = [self._object(text[c.start:c.end], cue) for c, cue in
+                    zip(clauses, cues, strict=True)]
+        if self._verdict is not None:
+            cues = [StageResult(UNKNOWN, 0.0, "none", "")
+                    if self._verdict.match(text[c.start:c.end]) else cue
+                    for c, cue in zip(clauses, cues, strict=True)]
         mentions: list[Mention] = []
         pending: int | None = None  # start of clauses waiting for the next aspect
-        for clause, cue, toks in zip(clauses, cues, tokens, strict=True):
+        for index, (clause, cue, toks) in enumerate(zip(clauses, cues, tokens, strict=True)):
+            if pending is not None and clause.contrast:
+                # "收到的鞋是假货，不过退款倒是秒批了": what came before a contrast is not its
+                self._open_pending(mentions, text, pending, clauses[index - 1].end)
+                pending = None
             if cue.method == "cue":
                 start = clause.start if pending is None else pending
                 pending = None
                 mentions.append(Mention(start, clause.end, cue.evidence, cue.stage, "cue",
-                                        cue.touchpoint))
+                                        cue.touchpoint, setup=clause.setup))
                 continue
             aspect = self._topic_aspect(toks)
             if clause.contrast or not mentions:
@@ -254,10 +342,12 @@ class MentionExtractor:
                     pending = None
                     mentions.append(Mention(start, clause.end, aspect, modelled.stage,
                                             modelled.method if modelled.method == "model"
-                                            else "none", modelled.touchpoint))
+                                            else "none", modelled.touchpoint,
+                                            setup=clause.setup))
                     continue
             if mentions:
                 mentions[-1].end = clause.end
+                mentions[-1].setup = mentions[-1].setup or clause.setup
                 if not mentions[-1].aspect and aspect:
                     mentions[-1].aspect = aspect
             elif pending is None:
@@ -272,6 +362,60 @@ class MentionExtractor:
         for mention in mentions:
             mention.bare = _is_bare(text[mention.start:mention.end], mention.aspect)
         return mentions
+
+    def _object(self, clause: str, cue: StageResult) -> StageResult:
+        """A clause without any cue that names an object of `objects`: that object's stage."""
+        if cue.method == "cue":
+            return cue
+        for stage, pattern in self._objects:
+            if match := pattern.search(clause):
+                return StageResult(stage, 0.7, "cue", match.group(), (stage,), cue.touchpoint)
+        return cue
+
+    def _polarity(self, result: SentimentResult, mention: Mention, text: str,
+                  tokens: Sequence[str], felt: Mapping[str, float]) -> SentimentResult:
+        """The backend's result blended with word evidence (patterns, CX words, HowNet, the
+        mention's emotions); the evidence rules for classifier-placed and churn mentions."""
+        spec = self.config.polarity
+        lexical, found = self.polarity.evidence(text, tokens)
+        signed = sum(v if e in POSITIVE_EMOTIONS else -v for e, v in felt.items()
+                     if e != "surprise") if spec.emotion_weight else 0.0
+        if signed:
+            lexical = ((lexical * found + spec.emotion_weight * signed)
+                       / (found + spec.emotion_weight * len(felt)))
+            found += len(felt)
+        result = self.polarity.blend(result, text, tokens, lexical)
+        if mention.stage_method == "model" and spec.model_needs_evidence and not found:
+            return SentimentResult("neutral", result.score, result.confidence)
+        if (mention.stage in spec.negative_stages
+                and self.polarity.evidence(text, tokens, general=False)[0] <= 0):
+            return SentimentResult("negative", min(result.score, -spec.band), result.confidence)
+        return result
+
+    def _head_cue(self, tokens: list[str], cue: StageResult) -> StageResult:
+        """The cue of a clause's subject when its cues point to several stages: a strong cue
+        after a setting ("下单后", "送来的", "销户的时候") wins over the cue in the setting."""
+        if cue.method != "cue" or len(cue.stages) < 2:
+            return cue
+        for index, token in enumerate(tokens[:-1]):
+            if token not in _SETTING:
+                continue
+            head = self.tagger.match([tokens[index + 1:]])[0]
+            if head.method == "cue" and head.confidence >= 0.75 and head.stage != cue.stage:
+                return StageResult(head.stage, head.confidence, "cue", head.evidence,
+                                   cue.stages, cue.touchpoint or head.touchpoint,
+                                   head.cue_tokens)
+        return cue
+
+    def _open_pending(self, mentions: list[Mention], text: str, start: int, end: int) -> None:
+        """Clauses without an aspect before a contrast: their own mention, placed by the stage
+        classifier when it is sure, else unplaced."""
+        toks = self.tokenize(text[start:end])
+        modelled = (self.tagger.tag([toks])[0] if self.tagger.model is not None
+                    else StageResult(UNKNOWN, 0.0, "none", ""))
+        mentions.append(Mention(start, end, self._topic_aspect(toks), modelled.stage,
+                                "model" if modelled.method == "model" else "none",
+                                modelled.touchpoint, setup=bool(_SETUP.search(text[start:end]))))
 
     def _topic_aspect(self, tokens: Sequence[str]) -> str:
         lowered = {t.lower() for t in tokens}
@@ -307,23 +451,51 @@ class MentionExtractor:
         for (i, mention), result in zip(flat, results, strict=True):
             text = texts[i][mention.start:mention.end]
             toks = self.tokenize(text)
+            felt = self.emotions.score(toks) if self.emotions is not None else {}
             if self.polarity is not None:
-                result = self.polarity.blend(result, text, toks)
+                result = self._polarity(result, mention, text, toks, felt)
             mention.sentiment_label = result.label
             mention.sentiment_score = float(result.score)
             mention.sentiment_confidence = float(result.confidence)
             mention.topic_id = self._topic(toks, int(topics[i]))
-            if self.emotions is not None:
-                mention.emotions = self.emotions.score(toks)
+            mention.emotions = felt
         for mentions in per_sentence:  # "物流、客服都很差": the bare aspect shares the opinion
             for mention, after in zip(mentions, mentions[1:], strict=False):
-                if mention.bare and mention.sentiment_label == "neutral":
+                broken = mention.setup and after.sentiment_label == "negative"
+                if (mention.bare and mention.sentiment_label == "neutral") or broken:
                     mention.sentiment_label = after.sentiment_label
                     mention.sentiment_score = after.sentiment_score
                     mention.sentiment_confidence = after.sentiment_confidence
+        per_sentence = [merge_adjacent(ms) for ms in per_sentence]
         for mention in (m for ms in per_sentence for m in ms):
             mention.emotions = consistent_with(mention.emotions, mention.sentiment_label)
         return per_sentence
+
+
+def merge_adjacent(mentions: list[Mention]) -> list[Mention]:
+    """Adjacent mentions of the same placed stage and polarity are one opinion ("团购券买得很划算，
+    到店核销也快" is one positive `purchase`): one mention spanning both, with the first aspect,
+    the stronger score and each emotion's stronger intensity."""
+    out: list[Mention] = []
+    for mention in mentions:
+        last = out[-1] if out else None
+        if (last is None or mention.stage == UNKNOWN or mention.stage != last.stage
+                or mention.sentiment_label != last.sentiment_label):
+            out.append(mention)
+            continue
+        last.end = mention.end
+        last.aspect = last.aspect or mention.aspect
+        last.touchpoint = last.touchpoint or mention.touchpoint
+        if abs(mention.sentiment_score) > abs(last.sentiment_score):
+            last.sentiment_score = mention.sentiment_score
+            last.sentiment_confidence = mention.sentiment_confidence
+        merged = dict(last.emotions)
+        for name, value in mention.emotions.items():
+            merged[name] = max(value, merged.get(name, 0.0))
+        last.emotions = dict(sorted(merged.items(),
+                                    key=lambda kv: (-kv[1], CX_EMOTIONS.index(kv[0])
+                                                    if kv[0] in CX_EMOTIONS else 99)))
+    return out
 
 
 def build_mentions(sentences: pd.DataFrame, extractor: MentionExtractor) -> pd.DataFrame:

@@ -39,21 +39,61 @@ _WIDTH |= {0x3000: 0x20}  # ideographic space
 _ZERO_WIDTH = dict.fromkeys([0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD])
 _TRANSLATE = _WIDTH | _ZERO_WIDTH
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f]+")
+# Control (Cc) and format (Cf) characters of unicodedata's Unicode version, deleted by one
+# str.translate instead of a category lookup per character. Newlines and tabs stay; the
+# zero-width joiner stays in `strip_control` (emoji ZWJ sequences; `to_half_width` drops it).
+_CONTROL = [cp for cp in range(0x110000) if unicodedata.category(chr(cp)) in ("Cc", "Cf")]
+_STRIP_CONTROL = dict.fromkeys(cp for cp in _CONTROL if chr(cp) not in "\n\t\u200d")
+# to_half_width + strip_control in one pass for text without '\r' ('\r' becomes a newline
+# before controls go, see `_half_width_stripped`).
+_HALF_WIDTH_STRIPPED = _STRIP_CONTROL | _TRANSLATE
+
+
+def _char_class(codepoints: Iterable[int]) -> re.Pattern[str]:
+    """A regex matching any of `codepoints` (as ranges: a search is far cheaper than a
+    translate, and most texts have nothing to translate)."""
+    cps = sorted(codepoints)
+    ranges, start, prev = [], cps[0], cps[0]
+    for cp in cps[1:]:
+        if cp != prev + 1:
+            ranges.append((start, prev))
+            start = cp
+        prev = cp
+    ranges.append((start, prev))
+    return re.compile("[" + "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges) + "]")
+
+
+_NEEDS_HALF_WIDTH_STRIPPED = _char_class(_HALF_WIDTH_STRIPPED)
 
 
 def to_half_width(text: str) -> str:
     return text.translate(_TRANSLATE)
 
 
+def _tidy_spaces(text: str) -> str:
+    """Runs of spaces become one space; every line and the whole text are stripped."""
+    text = _SPACES.sub(" ", text)
+    if "\n" not in text:
+        return text.strip()
+    return "\n".join(line.strip() for line in text.split("\n")).strip()
+
+
 def strip_control(text: str) -> str:
     """Drop control characters except newlines; tabs and odd spaces become one space."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf")
-        or ch == "\u200d"  # keeps emoji ZWJ sequences intact
-    )
-    text = _SPACES.sub(" ", text)
-    return "\n".join(line.strip() for line in text.split("\n")).strip()
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _tidy_spaces(text.translate(_STRIP_CONTROL))
+
+
+def _half_width_stripped(text: str) -> str:
+    """`strip_control(to_half_width(text))`, in one translate unless the text has a '\r'."""
+    if "\r" in text:  # a zero-width or control character between \r and \n must go first
+        return strip_control(to_half_width(text))
+    if _NEEDS_HALF_WIDTH_STRIPPED.search(text):
+        text = text.translate(_HALF_WIDTH_STRIPPED)
+    return _tidy_spaces(text)
 
 
 @lru_cache(maxsize=1)
@@ -63,8 +103,57 @@ def _t2s():
     return OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _t2s_triggers() -> frozenset[str] | None:
+    """Characters without which OpenCC's t2s leaves a text as it is, or None if its dictionaries
+    cannot be read (then every text is converted).
+
+    t2s replaces phrases (TSPhrases) and then single characters (TSCharacters), taking the first
+    of several readings. A text is unchanged unless it has a character that maps to another one
+    or a phrase that changes; phrases whose characters all map to themselves (沈默, 瞭解) are
+    covered by one marker character each."""
+    from pathlib import Path
+
+    import opencc
+
+    folder = Path(opencc.__file__).parent / "dictionary"
+
+    def read(name: str) -> dict[str, str]:
+        pairs = (line.rstrip("\n").split("\t") for line in
+                 (folder / name).read_text(encoding="utf-8").splitlines() if line.strip())
+        return {key: value.split(" ")[0] for key, value in pairs}
+
+    try:
+        chars, phrases = read("TSCharacters.txt"), read("TSPhrases.txt")
+    except (OSError, ValueError):
+        return None
+    triggers = {key for key, value in chars.items() if key != value}
+    for phrase, value in phrases.items():
+        if phrase != value and triggers.isdisjoint(phrase):
+            triggers.add(next((ch for ch in phrase if ch in chars), phrase[0]))
+    return frozenset(triggers)
+
+
 def to_simplified(text: str) -> str:
-    return _t2s().convert(text)
+    """OpenCC t2s. OpenCC converts the pieces between separators independently, so only the
+    pieces that contain a Traditional character are handed to it (same output, far less work:
+    most feedback has none)."""
+    triggers = _t2s_triggers()
+    if triggers is None:
+        return _t2s().convert(text)
+    if triggers.isdisjoint(text):
+        return text
+    parts = _t2s().split_chars_re.split(text)
+    for i in range(0, len(parts), 2):  # even items are text, odd items separators
+        if not triggers.isdisjoint(parts[i]):
+            parts[i] = _convert_piece(parts[i])
+    return "".join(parts)
+
+
+@lru_cache(maxsize=16384)
+def _convert_piece(piece: str) -> str:
+    """t2s of one piece between separators (short: a clause; template phrases repeat)."""
+    return _t2s().convert(piece)
 
 
 # ---------------------------------------------------------------- ASR clean-up
@@ -154,15 +243,26 @@ def _mask_international(match: re.Match[str]) -> str:
     return PII_TAGS["mobile"] if 10 <= digits <= 15 else match.group()
 
 
+_DIGIT = re.compile(r"\d")  # any Unicode decimal digit, as the patterns' \d
+
+
 def mask_pii(text: str, names: Iterable[str] = ()) -> str:
     """Replace personal data by tags. Run after to_half_width so full-width digits are caught.
     `names` are values a source marks as personal (e.g. the customer's name column)."""
-    text = _EMAIL.sub(PII_TAGS["email"], text)
-    text = _ID_CARD.sub(_mask_ids, text)
-    text = _CARD.sub(_mask_cards, text)
-    text = _MOBILE.sub(PII_TAGS["mobile"], text)
-    text = _INTERNATIONAL.sub(_mask_international, text)
-    text = _LANDLINE.sub(PII_TAGS["landline"], text)
+    if "@" in text:
+        text = _EMAIL.sub(PII_TAGS["email"], text)
+    # A pattern only runs on text with enough digits to mask anything: an ID has 17 (+ check
+    # digit), a card 16-19, mobile, international and landline numbers at least 10. Masking
+    # only removes digits, so the count before the first pattern is an upper bound.
+    digits = len(_DIGIT.findall(text)) if len(text) >= 10 else 0
+    if digits >= 10:
+        if digits >= 17:
+            text = _ID_CARD.sub(_mask_ids, text)
+        if digits >= 16:
+            text = _CARD.sub(_mask_cards, text)
+        text = _MOBILE.sub(PII_TAGS["mobile"], text)
+        text = _INTERNATIONAL.sub(_mask_international, text)
+        text = _LANDLINE.sub(PII_TAGS["landline"], text)
     for name in names:
         name = (name or "").strip()
         if len(name) >= 2:
@@ -219,6 +319,15 @@ class NormalizedText:
     truncated: bool
 
 
+def _normalized(text: str, asr: bool, simplified: bool, names: Iterable[str]) -> str:
+    text = _half_width_stripped(text)
+    if asr:
+        text = clean_asr(text)
+    if simplified:
+        text = to_simplified(text)
+    return mask_pii(text, names)
+
+
 def normalize_text(
     text: str,
     *,
@@ -228,12 +337,7 @@ def normalize_text(
     names: Iterable[str] = (),
 ) -> NormalizedText:
     """Everything a piece of raw text goes through before it may be stored."""
-    text = strip_control(to_half_width(text))
-    if asr:
-        text = clean_asr(text)
-    if simplified:
-        text = to_simplified(text)
-    text = mask_pii(text, names)
+    text = _normalized(text, asr, simplified, names)
     truncated = len(text) > max_chars
     if truncated:
         text = text[:max_chars]
@@ -248,15 +352,16 @@ def normalize_record(record, *, simplified: bool = True, max_chars: int = 5000):
     names = meta.pop("_pii_names", [])
     asr = bool(meta.get("asr"))
     turns, truncated, languages = [], False, []
-    for turn in record.turns:
-        result = normalize_text(turn.text, asr=asr, simplified=simplified, max_chars=max_chars,
-                                names=names)
-        truncated |= result.truncated
-        if not result.text:
+    for turn in record.turns:  # normalize_text per turn, without building a NormalizedText
+        text = _normalized(turn.text, asr, simplified, names)
+        if len(text) > max_chars:
+            truncated = True
+            text = text[:max_chars]
+        if not text:
             continue
-        turns.append(turn.model_copy(update={"text": result.text}))
+        turns.append(turn.model_copy(update={"text": text}))
         if turn.role == "customer":
-            languages.append(result.language)
+            languages.append(detect_language(text))
     meta["truncated"] = truncated
     meta["language"] = "zh" if "zh" in languages else (languages[0] if languages else "none")
     return record.model_copy(update={"turns": turns, "meta": meta})

@@ -18,6 +18,19 @@ jieba.setLogLevel(logging.WARNING)
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 _PII_TAG = re.compile(r"\[[\u4e00-\u9fff]{2,3}\]")
 
+# Where jieba-rs (rjieba) and jieba part ways, found by comparing both on generated and random text:
+# - an ASCII run such as 19-21, cpu-z, 1.320G or 2.USB stays one token in jieba-rs, while jieba's
+#   HMM step splits it with finalseg's pattern (19 - 21, cpu - z, 1.320 G, 2 . USB);
+# - CJK Extension A and compatibility ideographs are Chinese to jieba-rs but not to jieba.
+_ASCII_JOINED = re.compile(r"[A-Za-z0-9][._\-]|[._\-][A-Za-z0-9]")
+_RUST_ONLY_HAN = re.compile(r"[\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_ASCII_RUN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+#&._%-")
+_FINALSEG_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")  # jieba.finalseg.re_skip
+# Any character that makes `tokens_batch` go through `tokens`: a PII tag's bracket, whitespace,
+# the cases above (a broad test: one character class is the fastest search).
+_NOT_PLAIN = re.compile(
+    r"[\[\s._\-\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+
 
 def read_word_list(path: Path) -> list[str]:
     """One entry per line; '#' starts a comment."""
@@ -42,12 +55,16 @@ CUE_FREQ = 20000  # high enough that multi-character cue phrases come out as one
 class Segmenter:
     """A jieba-compatible tokenizer of its own (no global state), with user words and stop words.
 
-    engine "rjieba" (jieba-rs: same dictionary and algorithm as jieba, about 30x faster) or
-    "jieba" (the reference Python implementation)."""
+    engine "rjieba" (jieba-rs: same dictionary and algorithm as jieba; the few places where its
+    output differs from jieba's are fixed up, so both engines give the same tokens; 8-13x the
+    throughput of `jieba.lcut` on one core, benchmarks/bench_segment.py) or "jieba" (the
+    reference Python implementation)."""
 
     def __init__(self, userdict: Path | None, stopwords: Path | None,
                  extra_words: Iterable[str] = (), engine: str = "rjieba"):
         self.engine = engine
+        self._words: list[tuple[str, int, str | None]] = []  # for the lazy reference tokenizer
+        self._reference_tokenizer: jieba.Tokenizer | None = None
         if engine == "rjieba":
             import rjieba
 
@@ -68,10 +85,25 @@ class Segmenter:
         self.stopwords: frozenset[str] = frozenset(own) | SPACY_ZH_STOP_WORDS
 
     def add_word(self, word: str, freq: int | None = None, tag: str | None = None) -> None:
+        self._words.append((word, freq or CUE_FREQ, tag))
+        if self._reference_tokenizer is not None:
+            self._reference_tokenizer.add_word(word, freq=freq or CUE_FREQ, tag=tag)
         if self.engine == "rjieba":
             self._rust.add_word(word, freq or CUE_FREQ, tag)
         else:
             self._tokenizer.add_word(word, freq=freq or CUE_FREQ, tag=tag)
+
+    def _reference(self) -> jieba.Tokenizer:
+        """jieba itself with the same words, for the rare text where jieba-rs differs from it."""
+        if self.engine == "jieba":
+            return self._tokenizer
+        if self._reference_tokenizer is None:
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            for word, freq, tag in self._words:
+                tokenizer.add_word(word, freq=freq, tag=tag)
+            self._reference_tokenizer = tokenizer
+        return self._reference_tokenizer
 
     def tokens(self, text: str) -> list[str]:
         """All tokens with whitespace removed; PII tags such as [手机号] stay single tokens."""
@@ -90,7 +122,53 @@ class Segmenter:
     def _cut_rust(self, text: str) -> list[str]:
         # Interned: a night's millions of token lists then share one string per distinct word
         # (about 2 GB less for 300,000 records).
-        return [intern(t) for t in self._rust.cut(text, True) if t.strip()]
+        if _RUST_ONLY_HAN.search(text):  # to jieba these end a block and are tokens of their own
+            out: list[str] = []
+            pos = 0
+            for match in _RUST_ONLY_HAN.finditer(text):
+                out += self._cut_rust(text[pos : match.start()])
+                out.append(intern(match.group()))
+                pos = match.end()
+            return out + self._cut_rust(text[pos:])
+        tokens = self._rust.cut(text, True)
+        if _ASCII_JOINED.search(text):
+            tokens = self._as_jieba(tokens)
+        return [intern(t) for t in tokens if t.strip()]
+
+    def _as_jieba(self, tokens: list[str]) -> list[str]:
+        """jieba-rs tokens with every run of ASCII tokens split as jieba splits it."""
+        out: list[str] = []
+        run: list[str] = []
+        for token in tokens:
+            if _ASCII_RUN.issuperset(token):
+                run.append(token)
+                continue
+            if run:
+                out += self._ascii_run_as_jieba(run)
+                run = []
+            out.append(token)
+        if run:
+            out += self._ascii_run_as_jieba(run)
+        return out
+
+    def _ascii_run_as_jieba(self, run: list[str]) -> list[str]:
+        """Dictionary words (APP, C++) are jieba's too; the characters between them come to
+        jieba's HMM step as one piece, which finalseg splits with its own pattern."""
+        out: list[str] = []
+        piece: list[str] = []
+        for token in [*run, ""]:
+            if token and not (len(token) > 1 and self._rust.has_word(token)):
+                piece.append(token)
+                continue
+            text = "".join(piece)
+            if len(text) > 1 and self._rust.has_word(text):
+                out += self._reference().lcut(text, HMM=True)  # never seen: jieba decides
+            elif text:
+                out += [p for p in _FINALSEG_SKIP.split(text) if p]
+            if token:
+                out.append(token)
+            piece = []
+        return out
 
     def content_tokens(self, text: str) -> list[str]:
         """Tokens for topic modelling: no stop words, punctuation, PII tags or single characters
@@ -107,7 +185,22 @@ class Segmenter:
         ]
 
     def tokens_batch(self, texts: Sequence[str]) -> list[list[str]]:
-        return [self.tokens(t) for t in texts]
+        """`tokens` of every text. A text that occurs more than once in `texts` (agent scripts,
+        bot greetings) is segmented once; every row still gets a list of its own."""
+        unique = list(dict.fromkeys(texts))
+        if len(unique) == len(texts):
+            return self._tokens_each(texts)
+        done = dict(zip(unique, self._tokens_each(unique), strict=True))
+        return [list(done[t]) for t in texts]
+
+    def _tokens_each(self, texts: Sequence[str]) -> list[list[str]]:
+        """With jieba-rs, a text without a PII tag, whitespace or one of the cases where
+        jieba-rs differs from jieba (most sentences) needs nothing but jieba-rs and interning."""
+        if self.engine != "rjieba":
+            return [self.tokens(t) for t in texts]
+        cut, special, tokens = self._rust.cut, _NOT_PLAIN.search, self.tokens
+        return [list(map(intern, cut(t, True))) if special(t) is None else tokens(t)
+                for t in texts]
 
 
 @lru_cache(maxsize=4)

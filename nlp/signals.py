@@ -19,8 +19,11 @@ class SignalSpec(BaseModel):
     cues: list[str]
     patterns: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
+    # When set, a cue or pattern counts only in a sentence where one of these also matches
+    # (e.g. an escalation body needs a threat or an action: 投诉, 举报, 找, 去, ...).
+    requires: list[str] = Field(default_factory=list)
 
-    @field_validator("cues", "patterns", "exclude", mode="before")
+    @field_validator("cues", "patterns", "exclude", "requires", mode="before")
     @classmethod
     def _as_strings(cls, value: list) -> list[str]:
         return [str(v) for v in value or []]
@@ -46,14 +49,14 @@ class SignalConfig(BaseModel):
         return cues + self.resolution.resolved + self.resolution.unresolved
 
 
-NEGATION_WINDOW = 3  # tokens before a cue that may negate it
+NEGATION_WINDOW = 3  # tokens before a cue or a pattern match that may negate it
 EFFORT_SIGNALS = ("effort_transfer", "effort_repeat", "effort_wait", "effort_contacts")
 
 
 def load_signal_config(path: Path) -> SignalConfig:
     config: SignalConfig = validate(SignalConfig, read_yaml(path), [path])
     for name, spec in config.signals.items():
-        for key in ("patterns", "exclude"):
+        for key in ("patterns", "exclude", "requires"):
             for number, pattern in enumerate(getattr(spec, key)):
                 try:
                     re.compile(pattern)
@@ -68,6 +71,23 @@ def load_signal_config(path: Path) -> SignalConfig:
 
         raise ConfigError(f"'{path}' key 'signals' lacks {', '.join(missing)}")
     return config
+
+
+def _scoped(pattern: str) -> str:
+    """A pattern as one alternative of a larger expression (a leading (?i) made local)."""
+    if pattern.startswith("(?i)"):
+        return f"(?i:{pattern[4:]})"
+    return f"(?:{pattern})"
+
+
+def _token_at(tokens: Sequence[str], char_offset: int) -> int:
+    """Index of the token holding character `char_offset` of "".join(tokens)."""
+    seen = 0
+    for i, token in enumerate(tokens):
+        seen += len(token)
+        if seen > char_offset:
+            return i
+    return len(tokens)
 
 
 @dataclass(slots=True)
@@ -87,25 +107,46 @@ class SignalDetector:
         self._cues = {name: frozenset(spec.cues) for name, spec in config.signals.items()}
         self._patterns = {name: [re.compile(p) for p in spec.patterns]
                           for name, spec in config.signals.items()}
+        # one search per signal finds the sentences where any of its patterns could match
+        self._any_pattern = {name: re.compile("|".join(_scoped(p) for p in spec.patterns))
+                             for name, spec in config.signals.items() if spec.patterns}
+        self._all_cues = frozenset().union(*self._cues.values())
         self._exclude = {name: [re.compile(p) for p in spec.exclude]
                          for name, spec in config.signals.items()}
+        self._requires = {name: [re.compile(p) for p in spec.requires]
+                          for name, spec in config.signals.items()}
         self._resolved = frozenset(config.resolution.resolved)
         self._unresolved = frozenset(config.resolution.unresolved)
 
     def sentence_signals(self, tokens: Sequence[str]) -> list[str]:
         """Names of the signals found in one sentence."""
-        return [name for name in self._cues if self._evidence(name, tokens)]
-
-    def _evidence(self, name: str, tokens: Sequence[str]) -> str | None:
-        """The cue or pattern match showing signal `name` in a sentence, unless an exclude
-        pattern vetoes it."""
         text = "".join(tokens)
-        if any(p.search(text) for p in self._exclude[name]):
+        cues = not self._all_cues.isdisjoint(tokens)
+        return [name for name in self._cues if self._evidence(name, tokens, text, cues)]
+
+    def _evidence(self, name: str, tokens: Sequence[str], text: str | None = None,
+                  cues: bool = True) -> str | None:
+        """The cue or pattern match showing signal `name` in a sentence, unless a negator just
+        precedes it, an exclude pattern vetoes it or a required context is missing. `cues`:
+        False when the sentence holds no cue of any signal."""
+        text = "".join(tokens) if text is None else text
+        hit = ((cues and self._find(tokens, self._cues[name]))
+               or self._pattern_hit(name, tokens, text))
+        if hit is None or any(p.search(text) for p in self._exclude[name]):
             return None
-        hit = self._find(tokens, self._cues[name])
-        if hit:
-            return hit
-        return next((m.group() for p in self._patterns[name] if (m := p.search(text))), None)
+        if self._requires[name] and not any(p.search(text) for p in self._requires[name]):
+            return None
+        return hit
+
+    def _pattern_hit(self, name: str, tokens: Sequence[str], text: str) -> str | None:
+        screen = self._any_pattern.get(name)
+        if screen is None or not screen.search(text):
+            return None
+        for pattern in self._patterns[name]:
+            for m in pattern.finditer(text):
+                if not self._negated(tokens, _token_at(tokens, m.start())):
+                    return m.group()
+        return None
 
     def _find(self, tokens: Sequence[str], cues: frozenset[str]) -> str | None:
         for i, tok in enumerate(tokens):
@@ -162,3 +203,26 @@ def peak_end_score(scores: Sequence[float]) -> float | None:
         return None
     peak = max(scores, key=abs)
     return round((peak + scores[-1]) / 2, 4)
+
+
+def signal_scores(signals: Sequence[str], gold: Sequence[bool], found: Sequence[bool]) -> dict:
+    """Per-signal precision, recall, tp/fp/fn and n (rows asking about it), for rows that each
+    ask whether one sentence shows one signal; also the lowest precision and recall."""
+    counts: dict[str, list[int]] = {}
+    for name, is_gold, is_found in zip(signals, gold, found, strict=True):
+        c = counts.setdefault(name, [0, 0, 0, 0])  # tp, fp, fn, n
+        c[0] += is_gold and is_found
+        c[1] += is_found and not is_gold
+        c[2] += is_gold and not is_found
+        c[3] += 1
+    per_signal = {
+        name: {"precision": round(tp / max(1, tp + fp), 4), "recall": round(tp / max(1, tp + fn), 4),
+               "tp": tp, "fp": fp, "fn": fn, "n": n}
+        for name, (tp, fp, fn, n) in sorted(counts.items())
+    }
+    return {
+        "n": len(signals),
+        "min_precision": min((s["precision"] for s in per_signal.values()), default=0.0),
+        "min_recall": min((s["recall"] for s in per_signal.values()), default=0.0),
+        "per_signal": per_signal,
+    }

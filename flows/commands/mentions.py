@@ -1,7 +1,10 @@
 """`voc eval mentions`: (stage, polarity) pairs from aspect mentions against a labelled CSV.
 
 The CSV has columns id, text, pairs with pairs = `stage:polarity|stage:polarity`. A piece of
-feedback's predicted pairs are the (stage, sentiment) of its placed, non-neutral mentions.
+feedback's predicted pairs are the set of (stage, sentiment) of its placed, non-neutral mentions
+over all its sentences: two mentions with the same pair count once, a stage with a positive and
+a negative mention counts twice. Gold `neutral` pairs count as expected but can never be found
+(neutral mentions yield no pair).
 Figures: share of expected pairs found (recall) and share of predicted pairs that are wrong
 (not expected), overall, per stage, and for odd and even ids separately (tune on odd ids only).
 """

@@ -33,10 +33,19 @@ from flows.report.data import (
 from flows.report.figures.channel_volume import records_per_channel
 from flows.report.figures.journey_priority import stage_priority_heatmap
 from flows.report.figures.journey_sentiment import stage_sentiment_heatmap
+from flows.report.figures.mentions import mention_stage_bars, negative_emotion_heatmap
 from flows.report.figures.quarantine import quarantine_reasons
 from flows.report.figures.run_counts import run_counts
 from flows.report.figures.sentiment_mix import sentiment_mix
 from flows.report.figures.topic_trends import topic_trends
+from flows.report.mentions_view import (
+    NO_RATING_NOTE,
+    has_ratings,
+    impact_views,
+    mention_batches,
+    summarize_mentions,
+    term_views,
+)
 from flows.report.theme import FONT_STACK
 from flows.report.xlsx import write_workbook
 from flows.sinks.base import Sink
@@ -118,8 +127,39 @@ def trend_figure(data: ReportData, settings: ReportSettings) -> go.Figure:
     return topic_trends(series, labels, spikes)
 
 
+def mention_context(sink: Sink | None, data: ReportData,
+                    report: ReportSettings) -> dict[str, Any]:
+    """The aspect-mention section: figures from streamed aggregates (never the mention rows
+    whole), the top negative aspect terms with a masked example, and the rating-impact table."""
+    summary = summarize_mentions(mention_batches(sink, data.run_date) if sink is not None else ())
+    stages = data.stage_order()
+    counts = summary.stage_counts()
+    stages += sorted(set(counts["stage"]) - set(stages))
+    names = {s: data.stage_name(s) for s in stages}
+    figures = []
+    if summary.n_mentions:
+        figures.append(figure_html(mention_stage_bars(counts, stages, names), "fig-mention-stages"))
+        emotions = summary.emotion_counts()
+        if not emotions.empty:
+            figures.append(figure_html(negative_emotion_heatmap(emotions, stages, names),
+                                       "fig-mention-emotions"))
+    impact = sink.read_table("rating_impact", data.run_date) if sink is not None else None
+    rated = impact is not None and has_ratings(impact)
+    topics = data.tables.get("topics")
+    labels = ({int(t): str(lbl) for t, lbl in zip(topics["topic_id"], topics["label"],
+                                                   strict=True)}
+              if topics is not None and not topics.empty else {})
+    return {
+        "n_mentions": summary.n_mentions,
+        "figures": figures,
+        "terms": term_views(summary.top_terms(report.top_n), names),
+        "impact": impact_views(impact, names, labels, report.top_n) if rated else [],
+        "impact_note": "" if rated else NO_RATING_NOTE,
+    }
+
+
 def page_context(data: ReportData, report: ReportSettings, trends: TrendSettings,
-                 sink_name: str) -> dict[str, Any]:
+                 sink_name: str, mentions: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the template shows, already selected and formatted."""
     stages = data.stage_order()
     names = {s: data.stage_name(s) for s in stages}
@@ -147,6 +187,7 @@ def page_context(data: ReportData, report: ReportSettings, trends: TrendSettings
         "overview": overview,
         "journey": journey,
         "trends": figure_html(trend_figure(data, report), "fig-trends"),
+        "mentions": mentions if mentions is not None else mention_context(None, data, report),
         "painpoints": painpoints,
         "spikes": spike_views(data, trends, anchors, channel_keys),
         "spike_rule": (f"Poisson 上尾检验 p ≤ {trends.spike_alpha:g}，今日至少 "
@@ -189,7 +230,9 @@ def build_report(sink: Sink, run_date: date, out_dir: Path,
     data = load_report_data(sink, run_date, report, trends, stage_names)
     out_dir = Path(out_dir)
     html_path = write_text_atomic(out_dir / HTML_NAME, render_html(
-        page_context(data, report, trends, getattr(sink, "name", type(sink).__name__))))
-    xlsx_path = write_workbook(data.tables, out_dir / XLSX_NAME, report.xlsx_max_rows)
+        page_context(data, report, trends, getattr(sink, "name", type(sink).__name__),
+                     mention_context(sink, data, report))))
+    xlsx_path = write_workbook(data.workbook_tables(report.xlsx_max_rows), out_dir / XLSX_NAME,
+                               report.xlsx_max_rows)
     log.info("report for %s: %s, %s", run_date, html_path, xlsx_path)
     return html_path, xlsx_path

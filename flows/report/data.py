@@ -13,12 +13,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from markupsafe import Markup
 
 from flows.report.sparkline import sparkline_svg
 from flows.report.theme import ALL, CHANNEL_NAMES, channel_name
-from flows.sinks.base import Sink
-from flows.sinks.schema import TABLES
+from flows.sinks.base import Sink, iter_table
+from flows.sinks.schema import SCHEMAS, TABLES, to_frame
 from nlp.config import ReportSettings, TrendSettings, read_yaml
 from nlp.errors import NoRunError, VocError
 from nlp.trends import KEY, add_trends, channel_counts, daily_series, history_window, is_finite
@@ -29,15 +30,75 @@ UNKNOWN_STAGE = "unknown"
 ROLE_NAMES = {"customer": "客户", "agent": "客服", "system": "系统"}
 
 
+# The night's big tables (millions of rows at scale) are held as these columns only; the report's
+# passes that need more (verbatims, conversations, the workbook's first rows) stream them from
+# the sink (flows.sinks.base.iter_table).
+LIGHT_COLUMNS: dict[str, list[str]] = {
+    "utterances": ["record_id", "channel", "role", "stage", "topic_id", "sentiment_label",
+                   "sentiment_score"],
+    "documents": ["record_id", "channel", "created_at", "industry", "product", "region",
+                  "rating", "n_turns", "n_customer_sentences", "language", "sentiment_label",
+                  "sentiment_score", "main_stage", "main_topic", "effort_score", "escalation",
+                  "churn", "resolution"],
+    # the mention section streams its own aggregates (flows/report/mentions_view.py)
+    "mentions": ["channel"],
+}
+VERBATIM_COLUMNS = ["record_id", "channel", "created_at", "turn_index", "sentence_index", "role",
+                    "text", "stage", "topic_id", "sentiment_label", "sentiment_score"]
+CONVERSATION_COLUMNS = ["record_id", "turn_index", "sentence_index", "role", "text"]
+
+
+def batch_frame(table: pa.Table) -> pd.DataFrame:
+    """A streamed batch as pandas, typed like the sinks' reads (list columns as lists)."""
+    frame = table.to_pandas(date_as_object=True)
+    for f in table.schema:
+        if pa.types.is_list(f.type):
+            frame[f.name] = pd.Series(table.column(f.name).to_pylist(), dtype=object,
+                                      index=frame.index)
+    return frame
+
+
 @dataclass
 class ReportData:
-    """The run date's six tables plus the history the trend views need."""
+    """The run date's tables plus the history the trend views need. `utterances`, `documents`
+    and `mentions` hold LIGHT_COLUMNS only; `stream` reads any columns of them from the sink."""
 
     run_date: date
     tables: dict[str, pd.DataFrame]
     painpoint_history: pd.DataFrame  # earlier run dates only
     runs_history: pd.DataFrame  # earlier run dates and this one
     stage_names: dict[str, str] = field(default_factory=dict)
+    sink: Sink | None = None
+
+    def stream(self, table: str, columns: list[str]):
+        """`table`'s rows of this run date, `columns` only, as pandas frames in batches."""
+        if self.sink is None:
+            frame = self.tables[table]
+            yield frame[[c for c in columns if c in frame.columns]]
+            return
+        for batch in iter_table(self.sink, table, self.run_date, columns):
+            yield batch_frame(batch)
+
+    def workbook_tables(self, max_rows: int) -> dict[str, pd.DataFrame]:
+        """The tables for report.xlsx: the big ones as their first `max_rows` rows with every
+        column (`attrs["total_rows"]` keeps their full length for the sheet's note)."""
+        out = {}
+        for name, frame in self.tables.items():
+            if name not in LIGHT_COLUMNS or self.sink is None:
+                out[name] = frame
+                continue
+            columns = [f.name for f in SCHEMAS[name]]
+            parts, n = [], 0
+            for batch in self.stream(name, columns):
+                parts.append(batch.head(max_rows - n))
+                n += len(parts[-1])
+                if n >= max_rows:
+                    break
+            head = (pd.concat(parts, ignore_index=True) if parts
+                    else to_frame(name, SCHEMAS[name].empty_table()))
+            head.attrs["total_rows"] = len(frame)
+            out[name] = head
+        return out
 
     @property
     def painpoints(self) -> pd.DataFrame:
@@ -78,9 +139,10 @@ def load_stage_names(taxonomy: Path | None) -> dict[str, str]:
 def load_report_data(sink: Sink, run_date: date, report: ReportSettings,
                      trends: TrendSettings, stage_names: dict[str, str] | None = None
                      ) -> ReportData:
-    """Read `run_date`'s tables and the history window; add trends when the stored painpoints
-    have none (written before trends existed)."""
-    tables = {name: sink.read_table(name, run_date) for name in TABLES}
+    """Read `run_date`'s tables (the big ones as LIGHT_COLUMNS, streamed) and the history
+    window; add trends when the stored painpoints have none (written before trends existed)."""
+    tables = {name: read_light(sink, name, run_date) if name in LIGHT_COLUMNS
+              else sink.read_table(name, run_date) for name in TABLES}
     if all(frame.empty for frame in tables.values()):
         raise NoRunError(f"the sink holds no rows for run date {run_date}; run "
                          f"`voc run --date {run_date}` first or pick a date that has a run")
@@ -94,7 +156,16 @@ def load_report_data(sink: Sink, run_date: date, report: ReportSettings,
                  run_date, len(history))
         painpoints = add_trends(painpoints, history, run_date, trends)
     tables["painpoints"] = painpoints
-    return ReportData(run_date, tables, history, runs_history, stage_names or {})
+    return ReportData(run_date, tables, history, runs_history, stage_names or {}, sink)
+
+
+def read_light(sink: Sink, table: str, run_date: date) -> pd.DataFrame:
+    """`run_date`'s rows of a big table, LIGHT_COLUMNS only, streamed in batches."""
+    columns = LIGHT_COLUMNS[table]
+    parts = [batch_frame(b) for b in iter_table(sink, table, run_date, columns)]
+    if not parts:
+        return to_frame(table, SCHEMAS[table].empty_table())[columns]
+    return pd.concat(parts, ignore_index=True)
 
 
 # ---------------------------------------------------------------- view objects for the template
@@ -268,6 +339,35 @@ def cell_sentences(customer: pd.DataFrame, examples: list[str] | None) -> pd.Dat
     return ranked.drop_duplicates("text").drop(columns=["_example", "_score"])
 
 
+def cell_verbatims(data: ReportData, examples: dict[tuple[str, int], list[str]], n: int
+                   ) -> dict[tuple[str, int], pd.DataFrame]:
+    """The first `n` rows of `cell_sentences` for each cell in `examples`, in one streamed pass
+    over the night's utterances: each batch's cell rows are merged with the cell's best rows so
+    far and cut to `n` again (a text's best row only improves, so nothing cut comes back)."""
+    best: dict[tuple[str, int], pd.DataFrame] = {}
+    for batch in data.stream("utterances", VERBATIM_COLUMNS):
+        customer = batch[batch["role"] == "customer"]
+        if customer.empty:
+            continue
+        for key, group in customer.groupby(list(KEY), sort=False):
+            key = (key[0], int(key[1]))
+            if key not in examples:
+                continue
+            merged = group if key not in best else pd.concat([best[key], group],
+                                                             ignore_index=True)
+            best[key] = cell_sentences(merged, examples[key]).head(n).reset_index(drop=True)
+    return best
+
+
+def conversations(data: ReportData, record_ids: set[str]) -> pd.DataFrame:
+    """Every sentence row (all roles) of `record_ids`, streamed from the night's utterances."""
+    parts = [batch[batch["record_id"].isin(record_ids)]
+             for batch in data.stream("utterances", CONVERSATION_COLUMNS)]
+    parts = [p for p in parts if len(p)]
+    return (pd.concat(parts, ignore_index=True) if parts
+            else pd.DataFrame(columns=CONVERSATION_COLUMNS))
+
+
 def top_painpoints(data: ReportData, settings: ReportSettings) -> list[PainpointView]:
     """The first `top_n` pain points by priority with channels, sparkline and verbatims."""
     painpoints = data.painpoints
@@ -280,7 +380,14 @@ def top_painpoints(data: ReportData, settings: ReportSettings) -> list[Painpoint
                                  ).head(settings.top_n)
     utterances = data.tables["utterances"]
     customer = utterances[utterances["role"] == "customer"]
-    cells = {key: group for key, group in customer.groupby(list(KEY), sort=False)}
+    sizes = {(k[0], int(k[1])): int(n) for k, n in
+             customer.groupby(list(KEY), sort=False).size().items()}
+    shown_n = settings.verbatims + settings.more_verbatims
+    examples = {(r.stage, int(r.topic_id)): list(r.example_record_ids or [])
+                for r in top.itertuples(index=False)}
+    verbatims = cell_verbatims(data, examples, shown_n)
+    talk = conversations(data, {rid for frame in verbatims.values()
+                                for rid in frame["record_id"]})
     per_channel = channel_counts(utterances)
     series = daily_series(data.painpoint_history, top.assign(run_date=data.run_date), top)
     spike_days = set()
@@ -291,7 +398,6 @@ def top_painpoints(data: ReportData, settings: ReportSettings) -> list[Painpoint
                                   strict=True))
     views = []
     for rank, row in enumerate(top.itertuples(index=False), start=1):
-        key = (row.stage, row.topic_id)
         rows = series[(series["stage"] == row.stage) & (series["topic_id"] == row.topic_id)]
         counts = rows["negative_count"].tolist()
         flags = [(d, row.stage, row.topic_id) in spike_days for d in rows["run_date"]]
@@ -304,10 +410,10 @@ def top_painpoints(data: ReportData, settings: ReportSettings) -> list[Painpoint
         by_channel.update({c: [int(v), int(n)] for c, v, n in
                            zip(mine["channel"], mine["volume"], mine["negative_count"],
                                strict=True)})
-        sentences = cell_sentences(cells.get(key, customer.iloc[0:0]),
-                                   list(row.example_record_ids or []))
-        shown = [_verbatim(r, utterances) for _, r in sentences.head(settings.verbatims).iterrows()]
-        more = [_verbatim(r, utterances) for _, r in sentences.iloc[
+        sentences = verbatims.get((row.stage, int(row.topic_id)),
+                                  pd.DataFrame(columns=VERBATIM_COLUMNS))
+        shown = [_verbatim(r, talk) for _, r in sentences.head(settings.verbatims).iterrows()]
+        more = [_verbatim(r, talk) for _, r in sentences.iloc[
             settings.verbatims:settings.verbatims + settings.more_verbatims].iterrows()]
         spike_note = ""
         if bool(row.spike):
@@ -326,7 +432,7 @@ def top_painpoints(data: ReportData, settings: ReportSettings) -> list[Painpoint
             sparkline=sparkline_svg(counts, flags, dates),
             channels=channels, channel_keys=" ".join(mine["channel"].astype(str)),
             by_channel=json.dumps(by_channel, sort_keys=True),
-            verbatims=shown, more=more, n_sentences=len(cells.get(key, [])),
+            verbatims=shown, more=more, n_sentences=sizes.get((row.stage, int(row.topic_id)), 0),
         ))
     return views
 

@@ -45,7 +45,8 @@ def cell_value(value: Any) -> Any:
 def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path, max_rows: int) -> Path:
     """One sheet per table (header row bold and frozen). Sheets longer than `max_rows` are cut
     and end with a note. Strings are always stored as text, so a verbatim starting with '=' can
-    never become a formula. Written to a temporary file first, then renamed."""
+    never become a formula. A frame may be a table's first rows with its full length in
+    `frame.attrs["total_rows"]`. Written to a temporary file first, then renamed."""
     workbook = Workbook(write_only=True)
     for name, frame in tables.items():
         sheet = workbook.create_sheet(title=name[:31])
@@ -64,10 +65,11 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path, max_rows: int
                     cell.data_type = "s"  # never a formula
                 cells.append(cell)
             sheet.append(cells)
-        if len(frame) > max_rows:
+        total = int(frame.attrs.get("total_rows", len(frame)))  # a table's first rows only
+        if total > max_rows:
             log.warning("sheet %s cut at %d of %d rows (report.xlsx_max_rows)", name, max_rows,
-                        len(frame))
-            note = WriteOnlyCell(sheet, value=f"… {len(frame) - max_rows} more rows not shown "
+                        total)
+            note = WriteOnlyCell(sheet, value=f"… {total - max_rows} more rows not shown "
                                               "(report.xlsx_max_rows); read the sink for all")
             note.data_type = "s"
             sheet.append([note])

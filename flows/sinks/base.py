@@ -3,23 +3,28 @@
 Semantics shared by all sinks (tests/flows/test_sinks.py checks them on each):
 - `write(run_date, tables)` replaces `run_date`'s rows of every given table (delete + insert);
   `runs` is append-only (every attempt is kept). DuckDB and Postgres do it in one transaction.
+  A table is an Arrow table, or a `flows.staging.Staged` one (Parquet files in the contract's
+  schema, run keys included) that the sink streams in without materialising it.
 - `read_table(table, run_date=None)` returns every row, or one date's rows.
 - `read_history(table, before, days)` returns the rows with `before - days <= run_date < before`
   (calendar days; the run dates present in that window, none for a date without a run).
+- `iter_batches(table, run_date, columns, rows)` (optional; `iter_table` falls back to
+  `read_table`) streams one date's rows in Arrow batches, for the report's passes over the
+  night's big tables.
 - Reads return `flows.sinks.schema.to_frame` frames: the contract's columns in order, whatever
   the stored table holds; a table never written reads as an empty frame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
 import pyarrow as pa
 
-from flows.sinks.schema import SCHEMAS
+from flows.sinks.schema import SCHEMAS, conform
 
 APPEND_ONLY = frozenset({"runs"})  # every attempt is kept as history
 
@@ -74,3 +79,23 @@ class FanOutSink:
 
     def read_history(self, table: str, before: date, days: int) -> pd.DataFrame:
         return self.primary.read_history(table, before, days)
+
+    def iter_batches(self, table: str, run_date: date, columns: list[str],
+                     rows: int = 100_000) -> Iterator[pa.Table]:
+        return iter_table(self.primary, table, run_date, columns, rows)
+
+
+def iter_table(sink: Sink, table: str, run_date: date, columns: list[str],
+               rows: int = 100_000) -> Iterator[pa.Table]:
+    """`run_date`'s rows of `columns` in Arrow batches: streamed when the sink can
+    (`iter_batches`: the big tables of a night never sit in memory whole), else read whole."""
+    stream = getattr(sink, "iter_batches", None)
+    if stream is not None:
+        schema = SCHEMAS[table]
+        for batch in stream(table, run_date, columns, rows):  # contract types, e.g. the tz
+            yield pa.Table.from_arrays([batch.column(c).cast(schema.field(c).type)
+                                        for c in columns], names=columns)
+        return
+    frame = sink.read_table(table, run_date)
+    if len(frame):
+        yield conform(table, pa.Table.from_pandas(frame, preserve_index=False)).select(columns)

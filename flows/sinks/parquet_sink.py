@@ -20,7 +20,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from flows.sinks.base import APPEND_ONLY, check_table, check_tables
 from flows.sinks.schema import SCHEMAS, conform, to_frame
+from flows.staging import Staged
 
 log = logging.getLogger(__name__)
 PARTITION = re.compile(r"^run_date=(\d{4}-\d{2}-\d{2})$")
@@ -44,8 +45,9 @@ class ParquetSink:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def write(self, run_date: date, tables: Mapping[str, pa.Table]) -> None:
-        """Write every table's new file first, then switch them in with atomic renames."""
+    def write(self, run_date: date, tables: Mapping[str, pa.Table | Staged]) -> None:
+        """Write every table's new file first, then switch them in with atomic renames. A
+        `Staged` table is copied batch by batch from its Parquet files."""
         check_tables(tables)
         staged: list[tuple[Path, Path]] = []
         try:
@@ -53,14 +55,16 @@ class ParquetSink:
                 folder = self.partition(name, run_date)
                 folder.mkdir(parents=True, exist_ok=True)
                 tmp = folder / f".tmp-{uuid.uuid4().hex}.parquet"
-                data = table.drop_columns(["run_date"]) if "run_date" in table.column_names \
-                    else table
-                pq.write_table(data, tmp)
+                staged.append((tmp, folder / PART))  # cleaned up on failure from here on
+                if isinstance(table, Staged):
+                    write_staged(table, tmp)
+                else:
+                    data = table.drop_columns(["run_date"]) if "run_date" in table.column_names \
+                        else table
+                    pq.write_table(data, tmp)
                 if name in APPEND_ONLY:
                     final = folder / f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
-                else:
-                    final = folder / PART
-                staged.append((tmp, final))
+                    staged[-1] = (tmp, final)
         except Exception:
             for tmp, _ in staged:
                 tmp.unlink(missing_ok=True)
@@ -79,6 +83,25 @@ class ParquetSink:
     def read_history(self, table: str, before: date, days: int) -> pd.DataFrame:
         start = before - timedelta(days=days)
         return self._read(table, lambda d: start <= d < before)
+
+    def iter_batches(self, table: str, run_date: date, columns: list[str],
+                     rows: int = 100_000) -> Iterator[pa.Table]:
+        """`run_date`'s rows of `columns`, streamed in Arrow batches of at most `rows`."""
+        check_table(table)
+        schema = SCHEMAS[table]
+        folder = self.partition(table, run_date)
+        for file in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+            if file.name.startswith((".", "_")):
+                continue
+            parquet = pq.ParquetFile(file)
+            present = [c for c in columns if c in parquet.schema_arrow.names]
+            for batch in parquet.iter_batches(batch_size=rows, columns=present):
+                data = pa.Table.from_batches([batch])
+                arrays = [data.column(c).cast(schema.field(c).type) if c in present
+                          else pa.array([run_date] * data.num_rows, pa.date32())
+                          if c == "run_date" else pa.nulls(data.num_rows, schema.field(c).type)
+                          for c in columns]
+                yield pa.Table.from_arrays(arrays, names=columns)
 
     def _read(self, table: str, keep) -> pd.DataFrame:
         check_table(table)
@@ -99,3 +122,14 @@ class ParquetSink:
                     pa.array([run_date] * data.num_rows, type=pa.date32()))
                 parts.append(conform(table, data))
         return to_frame(table, pa.concat_tables(parts) if parts else schema.empty_table())
+
+
+def write_staged(table: Staged, path: Path) -> None:
+    """One Parquet file (without the run_date column, which is the partition) from a staged
+    table's files, one record batch at a time."""
+    schema = SCHEMAS[table.name]
+    schema = schema.remove(schema.get_field_index("run_date"))
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in table.batches():
+            writer.write_table(pa.Table.from_batches([batch]).drop_columns(["run_date"])
+                               .cast(schema))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -47,6 +47,7 @@ from sqlalchemy.types import TypeEngine
 
 from flows.sinks.base import APPEND_ONLY, check_table, check_tables
 from flows.sinks.schema import SCHEMAS, to_frame
+from flows.staging import Staged
 from nlp.errors import ConfigError, MissingDependencyError
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,9 @@ class PostgresSink:
             self._engine.dispose()
             self._engine = None
 
-    def write(self, run_date: date, tables: Mapping[str, pa.Table]) -> None:
-        """Replace `run_date`'s rows of every table in one transaction."""
+    def write(self, run_date: date, tables: Mapping[str, pa.Table | Staged]) -> None:
+        """Replace `run_date`'s rows of every table in one transaction (a `Staged` table is
+        copied in batches from its Parquet files)."""
         check_tables(tables)
         with self.engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
@@ -164,6 +166,28 @@ class PostgresSink:
                                          stored.c.run_date < before)
             return self._fetch(conn, table, query)
 
+    def iter_batches(self, table: str, run_date: date, columns: list[str],
+                     rows: int = 100_000) -> Iterator[pa.Table]:
+        """`run_date`'s rows of `columns`, streamed (server-side cursor) in Arrow batches."""
+        check_table(table)
+        schema = SCHEMAS[table]
+        with self.engine.connect() as conn:
+            stored = self._stored_table(conn, table)
+            if stored is None:
+                return
+            present = [c for c in columns if c in stored.c]
+            query = select(*(stored.c[c] for c in present)).where(stored.c.run_date == run_date)
+            result = conn.execution_options(stream_results=True, yield_per=rows).execute(query)
+            for part in result.partitions(rows):
+                arrays = []
+                for c in columns:
+                    if c in present:
+                        i = present.index(c)
+                        arrays.append(pa.array([r[i] for r in part], type=schema.field(c).type))
+                    else:
+                        arrays.append(pa.nulls(len(part), schema.field(c).type))
+                yield pa.Table.from_arrays(arrays, names=columns)
+
     def _ensure_table(self, conn: Connection, name: str) -> Table:
         target = self.metadata.tables[self._key(name)]
         target.create(conn, checkfirst=True)
@@ -197,19 +221,23 @@ class PostgresSink:
         return to_frame(name, pa.Table.from_arrays(arrays, names=columns))
 
     @staticmethod
-    def _copy_rows(conn: Connection, target: Table, table: pa.Table) -> None:
+    def _copy_rows(conn: Connection, target: Table, table: pa.Table | Staged) -> None:
+        """COPY the rows in; a `Staged` table batch by batch from its Parquet files."""
         from psycopg import sql
 
-        names = [c.name for c in target.columns if c.name in table.column_names]
-        columns: list[list[Any]] = [table.column(n).to_pylist() for n in names]
+        batches = table.batches() if isinstance(table, Staged) else [table]
+        schema = SCHEMAS[table.name] if isinstance(table, Staged) else table.schema
+        names = [c.name for c in target.columns if c.name in schema.names]
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(*([target.schema] if target.schema else []), target.name),
             sql.SQL(", ").join(sql.Identifier(n) for n in names))
         cursor = conn.connection.dbapi_connection.cursor()
         try:
             with cursor.copy(statement) as copy:
-                for row in zip(*columns, strict=True):
-                    copy.write_row(row)
+                for batch in batches:
+                    columns: list[list[Any]] = [batch.column(n).to_pylist() for n in names]
+                    for row in zip(*columns, strict=True):
+                        copy.write_row(row)
         finally:
             cursor.close()
 

@@ -38,12 +38,12 @@ _PUNCT = re.compile(r"[\s，,。.！!？?；;：:、~～…\-—\"'“”‘’�
 class FeatureConfig:
     """How sentences become feature ids; saved with the model so training and use agree."""
 
-    buckets: int = 2**18
+    buckets: int = 2**20
     char_ngrams: tuple[int, ...] = (1, 2, 3)
     word_bigrams: bool = True
     negation: bool = True
     negation_window: int = 3
-    pre_contrast_weight: float = 0.25
+    pre_contrast_weight: float = 0.5
     max_chars: int = 400
     norm: str = "l2"  # bag weights scaled to unit L2 norm ("l1": to sum 1)
 

@@ -12,6 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from flows.report import build_report
@@ -22,8 +23,20 @@ from tests.report_sample import sample_frames, write_sample
 
 LAST = date(2026, 11, 24)
 FIGURES = ["fig-channels", "fig-sentiment", "fig-quarantine", "fig-runs",
-           "fig-journey-sentiment", "fig-journey-priority", "fig-trends"]
+           "fig-journey-sentiment", "fig-journey-priority", "fig-mention-stages",
+           "fig-mention-emotions", "fig-trends"]
 HOSTILE = "<script>alert('x')</script>快递丢了"
+HOSTILE_ASPECT = "<b onmouseover=alert(1)>物流</b>"
+
+
+def rating_impact_frame(run_id: str) -> pd.DataFrame:
+    """Two stages and a topic with impact figures, one without an interval."""
+    rows = [("stage", "deliver", 40, 0.31, 0.12, 0.52), ("stage", "use", 12, -0.05, -0.2, 0.1),
+            ("topic_id", "2", 25, 0.2, 0.05, 0.37), ("topic_id", "9", 3, 0.1, None, None)]
+    return pd.DataFrame([{
+        "dimension": d, "item": i, "n_records": k, "n_rated": 200, "mean_rating": 3.6,
+        "mean_with": 2.1, "mean_without": 3.6 + impact, "impact": impact, "ci_low": low,
+        "ci_high": high, "run_id": run_id} for d, i, k, impact, low, high in rows])
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +46,13 @@ def report(tmp_path_factory, settings):
     utterances = frames[LAST]["utterances"]
     first_customer = utterances.index[utterances["role"] == "customer"][0]
     utterances.loc[first_customer, "text"] = HOSTILE  # user text must never become markup
+    mentions = frames[LAST]["mentions"]
+    negative = mentions.index[mentions["sentiment_label"] == "negative"]
+    mentions.loc[negative, "aspect"] = HOSTILE_ASPECT  # the top negative aspect term
+    mentions.loc[negative, "sentiment_score"] = -0.5
+    mentions.loc[negative[0], ["text", "sentiment_score"]] = [HOSTILE, -0.99]  # its example
+    frames[LAST]["rating_impact"] = rating_impact_frame(mentions["run_id"].iloc[0]).assign(
+        run_date=LAST)
     sink = DuckDBSink(tmp / "voc.duckdb")
     write_sample(sink, frames)
     html, xlsx = build_report(sink, LAST, tmp / "out", settings)
@@ -59,6 +79,19 @@ def test_report_shows_painpoints_spikes_verbatims_and_filter(report):
     assert not re.search(r"1[3-9]\d{9}", page.split("<script>")[0])  # no raw mobile numbers
 
 
+def test_report_shows_mentions_emotions_and_rating_impact(report):
+    _, html, _ = report
+    page = html.read_text(encoding="utf-8")
+    section = page[page.index('<section id="mentions">'):page.index('<section id="trends">')]
+    assert 'id="fig-mention-stages"' in section and 'id="fig-mention-emotions"' in section
+    assert "负面提及最多的方面词" in section and section.count("<tr>") >= 5
+    assert HOSTILE_ASPECT not in page and "&lt;b onmouseover=alert(1)&gt;物流&lt;/b&gt;" in section
+    assert HOSTILE not in section and "&lt;script&gt;alert(" in section  # the masked example
+    assert "评分影响" in section and "[+0.12, +0.52]" in section and "+0.31" in section
+    assert 'class="num impact bad"' in section  # deliver's interval lies above 0
+    assert "不计算评分影响" not in section
+
+
 def test_xlsx_has_one_sheet_per_table(report):
     from openpyxl import load_workbook
 
@@ -67,6 +100,10 @@ def test_xlsx_has_one_sheet_per_table(report):
     assert book.sheetnames == list(TABLES)
     header = next(book["painpoints"].iter_rows(max_row=1, values_only=True))
     assert {"trend_7d", "trend_28d", "spike", "spike_p"} <= set(header)
+    impact = list(book["rating_impact"].iter_rows(values_only=True))
+    assert {"impact", "ci_low", "ci_high"} <= set(impact[0]) and len(impact) == 5
+    assert {"aspect", "emotions"} <= set(next(book["mentions"].iter_rows(max_row=1,
+                                                                          values_only=True)))
 
 
 def find_chromium() -> str | None:

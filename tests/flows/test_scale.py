@@ -18,6 +18,9 @@ COMPARED = {
                   "effort_score", "escalation", "churn"],
     "painpoints": ["stage", "topic_id", "volume", "negative_count", "priority"],
     "quarantine": ["channel", "source_file", "location", "reason_code"],
+    "mentions": ["record_id", "turn_index", "sentence_index", "mention_index", "text", "stage",
+                 "topic_id", "sentiment_label", "sentiment_score"],
+    "topics": ["topic_id", "label", "size", "representative", "stage_mix"],
 }
 
 
@@ -105,20 +108,22 @@ def _tables(path):
 
 
 @pytest.mark.slow
-def test_dask_runner_gives_the_same_tables(tmp_path, prefect_harness):
+def test_pool_and_dask_runners_give_the_same_tables(tmp_path, prefect_harness):
     pytest.importorskip("prefect_dask")
     from flows.nightly import nightly
 
     results = {}
-    for kind in ("local", "dask"):
+    for kind in ("local", "processes", "dask"):
         out = tmp_path / kind
         out.mkdir()
         config = write_config(out, run={"input_dir": str(ROOT / "data/sample"), "batch_size": 200},
                               runner={"kind": kind, "n_workers": 2, "threads_per_worker": 1},
                               sink={"path": str(out / "voc.duckdb")})
         results[kind] = nightly(run_date=date(2026, 11, 24), config_path=config)
-    assert results["dask"] == results["local"]
-    assert _tables(tmp_path / "dask/voc.duckdb") == _tables(tmp_path / "local/voc.duckdb")
+    assert results["dask"] == results["processes"] == results["local"]
+    local = _tables(tmp_path / "local/voc.duckdb")
+    assert _tables(tmp_path / "processes/voc.duckdb") == local
+    assert _tables(tmp_path / "dask/voc.duckdb") == local
 
 
 def test_generator_writes_readable_inputs(tmp_path):

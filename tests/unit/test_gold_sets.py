@@ -1,7 +1,8 @@
-"""Quality floors on the hand-labelled gold sets (written independently of the cue lists).
+"""Quality floors on the hand-labelled gold and held-out sets (written independently of the cue
+lists; the held-out sets were never used for tuning).
 
-These are regression guards at the measured level, not the targets: `voc eval stages` reports
-the full figures."""
+These are regression guards at the measured level, not the targets: `voc eval stages` and
+`voc eval signals` report the full figures."""
 
 import csv
 from collections import defaultdict
@@ -12,6 +13,11 @@ from nlp.normalize import normalize_text
 from tests.conftest import ROOT
 
 GOLD = ROOT / "tests/data"
+# Floors just below the levels measured with models/stage-zh-v1 (see its MODEL.md).
+STAGE_F1_GOLD = 0.85  # measured 0.869
+STAGE_F1_HELDOUT = 0.88  # measured 0.906
+PRECISION_GOLD, RECALL_GOLD = 0.95, 0.95  # measured 1.0 and 1.0 for every signal (tuned on it)
+PRECISION_HELDOUT, RECALL_HELDOUT = 0.8, 0.4  # lowest measured 0.818 (contacts), 0.45 (contacts)
 
 
 def rows(name):
@@ -19,30 +25,58 @@ def rows(name):
         return list(csv.DictReader(f))
 
 
-def test_signal_precision_on_gold(signal_config, segmenter):
-    from nlp.signals import SignalDetector
+def signal_summary(name, signal_config, segmenter):
+    from nlp.signals import SignalDetector, signal_scores
 
     detector = SignalDetector(signal_config)
-    counts = defaultdict(lambda: [0, 0, 0])  # tp, fp, fn
-    for row in rows("gold_signals.csv"):
-        found = row["signal"] in detector.sentence_signals(
-            segmenter.tokens(normalize_text(row["text"]).text))
-        gold = row["label"] == "1"
-        counts[row["signal"]][0] += found and gold
-        counts[row["signal"]][1] += found and not gold
-        counts[row["signal"]][2] += gold and not found
-    for signal, (tp, fp, fn) in counts.items():
-        assert tp / max(1, tp + fp) >= 0.85, (signal, tp, fp, fn)
-        assert tp / max(1, tp + fn) >= 0.6, (signal, tp, fp, fn)
+    data = rows(name)
+    found = [row["signal"] in detector.sentence_signals(
+        segmenter.tokens(normalize_text(row["text"]).text)) for row in data]
+    return signal_scores([row["signal"] for row in data], [row["label"] == "1" for row in data],
+                         found)
 
 
-def test_stage_macro_f1_on_gold(tagger, segmenter):
+@pytest.mark.parametrize(("name", "precision", "recall"), [
+    ("gold_signals.csv", PRECISION_GOLD, RECALL_GOLD),
+    ("heldout_signals.csv", PRECISION_HELDOUT, RECALL_HELDOUT),
+    ("dev_signals.csv", 0.95, 0.85),  # the hand-written tuning set (measured 1.0 and >= 0.9)
+])
+def test_signal_precision_and_recall(signal_config, segmenter, name, precision, recall):
+    summary = signal_summary(name, signal_config, segmenter)
+    for signal, scores in summary["per_signal"].items():
+        assert scores["precision"] >= precision, (name, signal, scores)
+        assert scores["recall"] >= recall, (name, signal, scores)
+
+
+@pytest.fixture(scope="module")
+def pipeline_tagger(settings, taxonomy, segmenter):
+    """The tagger as the pipeline builds it: cues, the trained model and its thresholds."""
+    from nlp.journey import JourneyTagger
+    from nlp.stage_model import load_stage_model
+
+    return JourneyTagger(taxonomy, segmenter.tokens, settings.journey.min_confidence,
+                         load_stage_model(settings.journey.model_dir))
+
+
+def stage_summary(tagger, segmenter, data):
     from nlp.metrics import classification_summary
 
-    data = rows("gold_stages.csv")
     predicted = [r.stage for r in tagger.tag(
         [segmenter.tokens(normalize_text(row["text"]).text) for row in data])]
-    summary = classification_summary([row["stage"] for row in data], predicted)
+    return classification_summary([row["stage"] for row in data], predicted)
+
+
+@pytest.mark.parametrize(("name", "floor"), [
+    ("gold_stages.csv", STAGE_F1_GOLD),
+    ("heldout_stages.csv", STAGE_F1_HELDOUT),
+])
+def test_stage_macro_f1(pipeline_tagger, segmenter, name, floor):
+    summary = stage_summary(pipeline_tagger, segmenter, rows(name))
+    assert summary["macro_f1"] >= floor, summary
+
+
+def test_stage_macro_f1_of_the_taxonomy_only_fallback(tagger, segmenter):
+    summary = stage_summary(tagger, segmenter, rows("gold_stages.csv"))
     assert summary["macro_f1"] >= 0.65, summary
 
 

@@ -9,9 +9,11 @@ from flows.mentions import make_extractor
 from flows.sinks.schema import to_arrow
 from nlp.mentions import (
     MENTION_COLUMNS,
+    Mention,
     build_mentions,
     mention_pairs,
     mentions_as_sentences,
+    merge_adjacent,
     split_clauses,
 )
 from nlp.painpoints import build_painpoints
@@ -83,3 +85,76 @@ def test_no_customer_sentences_give_an_empty_frame(extractor):
     empty = pd.DataFrame(columns=["record_id", "channel", "turn_index", "sentence_index", "role",
                                   "text"])
     assert list(build_mentions(empty, extractor).columns) == MENTION_COLUMNS
+
+
+def test_english_contrast_and_a_contrast_inside_a_clause_split_opinions():
+    text = "The quality is great but 快递员直接放门口"
+    clauses = split_clauses(text)
+    assert [text[c.start:c.end] for c in clauses] == ["The quality is great", "快递员直接放门口"]
+    assert [c.contrast for c in clauses] == [False, True]
+    inner = split_clauses("广告实在太多了，理财产品收益倒是一直还行")
+    assert [c.contrast for c in inner] == [False, True]
+    assert [c.setup for c in split_clauses("客服承诺24小时内回电，结果三天都没人联系")] == [
+        True, False]
+
+
+@pytest.mark.parametrize(("text", "pairs"), [
+    # the cue after a setting ("下单后") names the aspect, not the setting
+    ("下单后迟迟不发货", {("deliver", "negative")}),
+    # an overall verdict names no aspect of its own
+    ("发货很及时，五星好评", {("deliver", "positive")}),
+    # wanting to leave is negative however it is put
+    ("我想销户", {("leave", "negative")}),
+    # a broken promise: the promise shares the negative opinion that breaks it
+    ("客服承诺24小时内回电，结果到现在都没回电", {("support", "negative")}),
+    # what comes before a contrast is not the contrast's mention
+    ("收到的鞋明显是假货，不过申请退款倒是秒批了", {("use", "negative"), ("billing", "positive")}),
+    # waiting and speed patterns
+    ("新卡寄过来花了十天", {("deliver", "negative")}),
+    ("实体卡第二天就送到", {("deliver", "positive")}),
+])
+def test_mention_pairs_of_mixed_feedback(extractor, text, pairs):
+    [mentions] = extractor.extract([text])
+    assert mention_pairs(mentions) == pairs
+
+
+def test_a_clause_placed_by_the_classifier_alone_needs_polarity_words(extractor):
+    [mentions] = extractor.extract(["我就问一下"])
+    assert all(m.sentiment_label == "neutral" or m.stage_method != "model" for m in mentions)
+
+
+def test_polarity_patterns_cover_the_words_inside_them(extractor):
+    lexicon = extractor.polarity
+    assert lexicon.evidence("等了整整一周", ["等", "了", "整整", "一周"]) == (-1.0, 1)
+    assert lexicon.evidence("汤一点没洒", ["汤", "一点", "没洒"])[0] > 0
+
+
+def test_invalid_polarity_pattern_is_a_config_error(tmp_path):
+    from nlp.errors import ConfigError
+    from nlp.mentions import load_mention_config
+
+    path = tmp_path / "mentions.yaml"
+    path.write_text("polarity:\n  negative_patterns: ['(等了']\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="polarity.negative_patterns.0"):
+        load_mention_config(path)
+
+
+def test_adjacent_mentions_of_one_stage_and_polarity_merge():
+    def mention(start, end, stage, label, score, emotions=None):
+        return Mention(start, end, f"a{start}", stage, "cue", None, sentiment_label=label,
+                       sentiment_score=score, emotions=emotions or {})
+
+    merged = merge_adjacent([
+        mention(0, 8, "purchase", "positive", 0.5, {"joy": 0.5}),
+        mention(9, 15, "purchase", "positive", 0.8, {"joy": 0.65, "trust": 0.5}),
+        mention(16, 20, "use", "positive", 0.4),
+        mention(21, 25, "use", "negative", -0.6),
+        mention(26, 30, "unknown", "negative", -0.6),
+        mention(31, 35, "unknown", "negative", -0.7),
+    ])
+    assert [(m.start, m.end, m.stage, m.sentiment_label) for m in merged] == [
+        (0, 15, "purchase", "positive"), (16, 20, "use", "positive"),
+        (21, 25, "use", "negative"), (26, 30, "unknown", "negative"),
+        (31, 35, "unknown", "negative")]
+    assert merged[0].aspect == "a0" and merged[0].sentiment_score == 0.8
+    assert merged[0].emotions == {"joy": 0.65, "trust": 0.5}

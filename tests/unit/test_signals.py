@@ -1,5 +1,7 @@
 """Effort, escalation, churn, resolution and the peak-end score."""
 
+import pytest
+
 from nlp.signals import SignalDetector, peak_end_score
 
 
@@ -36,3 +38,80 @@ def test_resolution_from_last_customer_turns(signal_config, segmenter):
 def test_peak_end():
     assert peak_end_score([]) is None
     assert peak_end_score([0.2, -0.9, 0.6]) == round((-0.9 + 0.6) / 2, 4)
+
+
+@pytest.mark.parametrize(("text", "signal"), [
+    ("没有被转接，直接就处理好了", "effort_transfer"),  # negated pattern
+    ("可以帮我转接到信用卡部门吗？", "effort_transfer"),  # a request, not an experience
+    ("转账限额怎么调高", "effort_transfer"),  # another sense of 转
+    ("能不能再说一遍，我没听清", "effort_repeat"),  # asking the agent to repeat
+    ("这家店我去了好几遍了，一直很好吃", "effort_repeat"),
+    ("重复扣款的钱什么时候退", "effort_repeat"),
+    ("等了一会儿就上菜了", "effort_wait"),  # a short wait
+    ("值得排队吗", "effort_wait"),
+    ("这是我第二次在你们家买，质量不错", "effort_contacts"),  # repeat custom, not contact
+    ("你们又打电话来推销，烦不烦", "effort_contacts"),  # the company calling
+    ("我不想去消协，只想你们给个解决方案", "escalation"),
+    ("手机拍照曝光不准", "escalation"),
+    ("请问银保监会管信用卡吗", "escalation"),
+    ("听说有人去消协投诉了，结果呢", "escalation"),  # someone else's escalation
+    ("不会换别家的，你们服务挺好", "churn"),
+    ("APP卸载重装了一下就好了", "churn"),
+    ("退订了还一直发营销短信", "churn"),  # unsubscribing from marketing is not churn
+    ("不用了，谢谢", "churn"),
+])
+def test_no_signal_in_negations_questions_and_other_senses(signal_config, segmenter, text, signal):
+    assert signal not in SignalDetector(signal_config).sentence_signals(segmenter.tokens(text))
+
+
+@pytest.mark.parametrize(("text", "signal"), [
+    ("电话被转接了好几次还没人处理", "effort_transfer"),
+    ("营业厅说找客服，客服说去营业厅，互相推", "effort_transfer"),
+    ("每次都要我重新报一遍身份证号", "effort_repeat"),
+    ("排了两个小时队才轮到我", "effort_wait"),
+    ("前前后后找了客服不下十次", "effort_contacts"),
+    ("再拖我就向银保监会举报", "escalation"),
+    ("Going to report to 12315, enough is enough", "escalation"),
+    ("卡我也不要了，直接销了吧", "churn"),
+    ("switching to 另一家银行 next week", "churn"),
+])
+def test_signals_stated_in_other_words(signal_config, segmenter, text, signal):
+    assert signal in SignalDetector(signal_config).sentence_signals(segmenter.tokens(text))
+
+
+def test_signal_scores_per_signal():
+    from nlp.signals import signal_scores
+
+    summary = signal_scores(["churn", "churn", "churn", "escalation"], [True, False, True, True],
+                            [True, True, False, True])
+    assert summary["per_signal"]["churn"] == {"precision": 0.5, "recall": 0.5, "tp": 1, "fp": 1,
+                                              "fn": 1, "n": 3}
+    assert summary["min_precision"] == 0.5 and summary["per_signal"]["escalation"]["recall"] == 1.0
+
+
+def test_eval_signals_command_prints_per_signal_json_last(tmp_path):
+    import csv
+    import json
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    data = tmp_path / "signals.csv"
+    with data.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "signal", "label"])
+        writer.writerows([["1", "再不处理我就打12315", "escalation", 1],
+                          ["2", "12315的电话是多少", "escalation", 0],
+                          ["3", "我要销户", "churn", 1],
+                          ["4", "我不会销户的，只是问问", "churn", 0]])
+    result = CliRunner().invoke(app, ["eval", "signals", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["n"] == 4 and summary["min_precision"] == 1.0
+    assert summary["per_signal"]["churn"] == {"precision": 1.0, "recall": 1.0, "tp": 1, "fp": 0,
+                                              "fn": 0, "n": 2}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\n我要销户,1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "signals", "--data", str(bad)])
+    assert result.exit_code != 0 and "signal" in str(result.exception)
