@@ -351,6 +351,7 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
             with timer.step("topics"):
                 source = StagedDocs(jobs, [s.docs for s in summaries], runner)
                 topics, topic_version, lineage = assign_topics(source, settings, comp, run_date)
+                runner.recycle()
             with timer.step("aggregate"):
                 n_sentences = sum(s.sentences for s in summaries)
                 with_mentions = settings.mentions.enabled and n_sentences > 0

@@ -108,6 +108,14 @@ class ShardRunner:
             self._dask.__exit__(None, None, None)
             self._dask = None
 
+    def recycle(self) -> None:
+        """Stop the pool's workers; the next `map` starts fresh ones. After the topic step:
+        the workers then no longer hold BERTopic and the topic model (~1 GB between them)
+        while the next jobs run."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
     def map(self, fn: Callable, jobs: Sequence[tuple]) -> list:
         """`fn(*job)` for every job, results in job order. A single job, or `local`, runs in
         this process: starting workers (and loading their models) costs more than it saves."""

