@@ -22,17 +22,16 @@ from nlp.mentions import (
     build_mentions,
     load_mention_config,
     mentions_as_sentences,
-    split_clauses,
 )
 from nlp.painpoints import build_painpoints
 from nlp.topics import TopicInfo
 
 
 class PrefetchTagger:
-    """The extractor's journey tagger with a cache of `tag` results per token list, filled for
-    many clauses at once (`prefetch`): the extractor asks for one clause at a time, and one
-    stage-model call per clause costs ~15 ms of scikit-learn overhead, one call for a shard's
-    clauses about as much in total. Results are the same: `tag` is per sentence."""
+    """The extractor's journey tagger with a cache of `tag` results per token list: one
+    stage-model call costs ~15 ms of scikit-learn overhead, so callers that extract one record
+    at a time (`voc eval mentions`, `voc analyze`) reuse earlier clauses' results. Results are
+    the same: `tag` is per sentence."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
@@ -59,20 +58,20 @@ def make_extractor(settings: Settings, comp: Components,
                    topic_keywords: Mapping[int, Sequence[str]] | None = None) -> MentionExtractor:
     extractor = MentionExtractor(comp.segmenter.tokens, comp.tagger, comp.sentiment,
                                  load_emotion_lexicon(settings.mentions.emotions), topic_keywords,
-                                 load_mention_config(settings.mentions.config))
+                                 load_mention_config(settings.mentions.config),
+                                 tokenize_batch=comp.segmenter.tokens_batch)
     if isinstance(getattr(extractor, "tagger", None), JourneyTagger):
         extractor.tagger = PrefetchTagger(extractor.tagger)
     return extractor
 
 
 def prefetch_clause_stages(extractor: MentionExtractor, texts: Sequence[str]) -> None:
-    """Tag every clause of `texts` in one call, so that the extraction finds them cached."""
+    """Start a shard with an empty tagger cache. `MentionExtractor.extract` tags every clause of
+    its batch in one stage-model call itself, so nothing is tagged ahead here any more; `texts`
+    is kept for the callers (flows/shards.py)."""
     tagger = getattr(extractor, "tagger", None)
-    if not isinstance(tagger, PrefetchTagger):
-        return
-    tagger.clear()
-    tagger.prefetch([extractor.tokenize(text[c.start:c.end])
-                     for text in texts for c in split_clauses(text)])
+    if isinstance(tagger, PrefetchTagger):
+        tagger.clear()
 
 
 def mention_tables(sentences: pd.DataFrame, documents: pd.DataFrame, painpoints: pd.DataFrame,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,7 +40,7 @@ from nlp.emotions import (
     hownet_lists,
 )
 from nlp.errors import ConfigError
-from nlp.journey import UNKNOWN, JourneyTagger, StageResult
+from nlp.journey import UNKNOWN, JourneyTagger, StageResult, decide
 from nlp.sentiment.base import SentimentBackend, SentimentResult
 from nlp.topics import OUTLIER
 
@@ -286,13 +286,18 @@ def _is_bare(text: str, aspect: str) -> bool:
 
 class MentionExtractor:
     """Splits sentences into aspect mentions and scores them. Pure over batches: sentence texts
-    (with each sentence's own stage and topic) in, mentions out."""
+    (with each sentence's own stage and topic) in, mentions out. A batch is worked in phases
+    (clauses, tokens, cues, one stage-model call, one sentiment call) over its distinct texts."""
 
     def __init__(self, tokenize: Callable[[str], list[str]], tagger: JourneyTagger,
                  sentiment: SentimentBackend, emotions: EmotionLexicon | None = None,
                  topic_keywords: Mapping[int, Sequence[str]] | None = None,
-                 config: MentionConfig | None = None) -> None:
+                 config: MentionConfig | None = None,
+                 tokenize_batch: Callable[[Sequence[str]], list[list[str]]] | None = None
+                 ) -> None:
         self.tokenize = tokenize
+        # `tokenize` of many texts at once (the segmenter's tokens_batch): same tokens, faster
+        self.tokenize_batch = tokenize_batch or (lambda texts: [tokenize(t) for t in texts])
         self.config = config or MentionConfig()
         self.tagger = aspect_tagger(tagger, tokenize, self.config)
         self.sentiment = sentiment
@@ -303,29 +308,58 @@ class MentionExtractor:
                          for p in patterns]
         self.topic_keywords = {int(k): [w.lower() for w in v] for k, v in
                                (topic_keywords or {}).items() if int(k) != OUTLIER}
+        # _topic_aspect's search order, and _topic's ranked keywords per topic (sorted by id)
+        self._aspect_words = list(dict.fromkeys(w for keywords in self.topic_keywords.values()
+                                                for w in keywords[:5]))
+        self._ranked = [(topic_id, [(w, 1.0 / (1 + rank)) for rank, w in enumerate(keywords[:10])])
+                        for topic_id, keywords in sorted(self.topic_keywords.items())]
+        self._topics_of: dict[str, list[int]] = {}  # keyword -> positions in _ranked
+        for position, (_, ranked) in enumerate(self._ranked):
+            for word, _ in ranked:
+                if position not in self._topics_of.setdefault(word, []):
+                    self._topics_of[word].append(position)
 
     def spans(self, text: str, sentence_stage: str = UNKNOWN,
               sentence_touchpoint: str | None = None) -> list[Mention]:
         """The mentions of one sentence, unscored."""
-        clauses = split_clauses(text)
+        return self._spans_batch([(text, sentence_stage, sentence_touchpoint)],
+                                 _ShardWork(self))[0]
+
+    def _spans_batch(self, items: Sequence[tuple[str, str, str | None]],
+                     work: _ShardWork) -> list[list[Mention]]:
+        """`spans` of many sentences. The stage model is asked once for every clause without a
+        cue; the rare spans it was not asked for (aspect-less clauses before a contrast) are
+        collected over the batch, tagged in one call, and those sentences are done again."""
+        work.prepare([text for text, _, _ in items])
+        out: list[list[Mention]] = [[] for _ in items]
+        todo = list(range(len(items)))
+        while todo:
+            missing: list[list[str]] = []
+            retry: list[int] = []
+            for i in todo:
+                try:
+                    out[i] = self._spans(*items[i], work)
+                except _Missing as miss:
+                    missing.append(miss.args[0])
+                    retry.append(i)
+            work.tag(missing)
+            todo = retry
+        return out
+
+    def _spans(self, text: str, sentence_stage: str, sentence_touchpoint: str | None,
+               work: _ShardWork) -> list[Mention]:
+        clauses = work.clauses[text]
         if not clauses:
             return []
-        tokens = [self.tokenize(text[c.start:c.end]) for c in clauses]
-        cues: list[StageResult] = [self._head_cue(toks, cue) for toks, cue in
-                                   zip(tokens, self.tagger.match(tokens), strict=True)]
-        if self._objects:
-            cues = [self._object(text[c.start:c.end], cue) for c, cue in
-                    zip(clauses, cues, strict=True)]
-        if self._verdict is not None:
-            cues = [StageResult(UNKNOWN, 0.0, "none", "")
-                    if self._verdict.match(text[c.start:c.end]) else cue
-                    for c, cue in zip(clauses, cues, strict=True)]
+        texts = [text[c.start:c.end] for c in clauses]
+        tokens = [work.tokens[t] for t in texts]
+        cues = [work.cues[t] for t in texts]
         mentions: list[Mention] = []
         pending: int | None = None  # start of clauses waiting for the next aspect
         for index, (clause, cue, toks) in enumerate(zip(clauses, cues, tokens, strict=True)):
             if pending is not None and clause.contrast:
                 # "收到的鞋是假货，不过退款倒是秒批了": what came before a contrast is not its
-                self._open_pending(mentions, text, pending, clauses[index - 1].end)
+                self._open_pending(mentions, text, pending, clauses[index - 1].end, work)
                 pending = None
             if cue.method == "cue":
                 start = clause.start if pending is None else pending
@@ -335,7 +369,7 @@ class MentionExtractor:
                 continue
             aspect = self._topic_aspect(toks)
             if clause.contrast or not mentions:
-                modelled = self.tagger.tag([toks])[0] if self.tagger.model is not None else cue
+                modelled = work.tagged(toks) if self.tagger.model is not None else cue
                 if modelled.method == "model" or (clause.contrast and mentions):
                     # a contrast opens its own opinion even when no stage is sure
                     start = clause.start if pending is None else pending
@@ -355,7 +389,7 @@ class MentionExtractor:
         if not mentions:  # no aspect anywhere: the whole sentence, with its own stage
             stage = sentence_stage or UNKNOWN
             return [Mention(clauses[0].start, clauses[-1].end,
-                            self._topic_aspect(self.tokenize(text)), stage,
+                            self._topic_aspect(work.token_list(text)), stage,
                             "sentence" if stage != UNKNOWN else "none", sentence_touchpoint)]
         if pending is not None:  # trailing clauses without an aspect: the last mention's
             mentions[-1].end = clauses[-1].end
@@ -392,7 +426,8 @@ class MentionExtractor:
             return SentimentResult("negative", min(result.score, -spec.band), result.confidence)
         return result
 
-    def _head_cue(self, tokens: list[str], cue: StageResult) -> StageResult:
+    def _head_cue(self, tokens: list[str], cue: StageResult,
+                  match: Callable[[list[str]], StageResult] | None = None) -> StageResult:
         """The cue of a clause's subject when its cues point to several stages: a strong cue
         after a setting ("下单后", "送来的", "销户的时候") wins over the cue in the setting."""
         if cue.method != "cue" or len(cue.stages) < 2:
@@ -400,38 +435,43 @@ class MentionExtractor:
         for index, token in enumerate(tokens[:-1]):
             if token not in _SETTING:
                 continue
-            head = self.tagger.match([tokens[index + 1:]])[0]
+            rest = tokens[index + 1:]
+            head = match(rest) if match is not None else self.tagger.match([rest])[0]
             if head.method == "cue" and head.confidence >= 0.75 and head.stage != cue.stage:
                 return StageResult(head.stage, head.confidence, "cue", head.evidence,
                                    cue.stages, cue.touchpoint or head.touchpoint,
                                    head.cue_tokens)
         return cue
 
-    def _open_pending(self, mentions: list[Mention], text: str, start: int, end: int) -> None:
+    def _open_pending(self, mentions: list[Mention], text: str, start: int, end: int,
+                      work: _ShardWork) -> None:
         """Clauses without an aspect before a contrast: their own mention, placed by the stage
         classifier when it is sure, else unplaced."""
-        toks = self.tokenize(text[start:end])
-        modelled = (self.tagger.tag([toks])[0] if self.tagger.model is not None
+        toks = work.token_list(text[start:end])
+        modelled = (work.tagged(toks) if self.tagger.model is not None
                     else StageResult(UNKNOWN, 0.0, "none", ""))
         mentions.append(Mention(start, end, self._topic_aspect(toks), modelled.stage,
                                 "model" if modelled.method == "model" else "none",
                                 modelled.touchpoint, setup=bool(_SETUP.search(text[start:end]))))
 
     def _topic_aspect(self, tokens: Sequence[str]) -> str:
+        """The first of the topics' top five keywords (topics in their given order) in `tokens`."""
+        if not self._aspect_words:
+            return ""
         lowered = {t.lower() for t in tokens}
-        for keywords in self.topic_keywords.values():
-            for word in keywords[:5]:
-                if word in lowered:
-                    return word
+        for word in self._aspect_words:
+            if word in lowered:
+                return word
         return ""
 
     def _topic(self, tokens: Sequence[str], sentence_topic: int) -> int:
         """The topic whose top keywords the mention uses most (earlier keywords weigh more);
         the sentence's topic when none is used."""
         lowered = {t.lower() for t in tokens}
+        used = sorted({p for t in lowered for p in self._topics_of.get(t, ())})
         best, best_score = sentence_topic, 0.0
-        for topic_id, keywords in sorted(self.topic_keywords.items()):
-            score = sum(1.0 / (1 + rank) for rank, w in enumerate(keywords[:10]) if w in lowered)
+        for topic_id, ranked in (self._ranked[p] for p in used):  # a topic without any scores 0
+            score = sum(weight for w, weight in ranked if w in lowered)
             if score > best_score:
                 best, best_score = topic_id, score
         return best
@@ -439,26 +479,68 @@ class MentionExtractor:
     def extract(self, texts: Sequence[str], stages: Sequence[str] | None = None,
                 touchpoints: Sequence[str | None] | None = None,
                 topics: Sequence[int] | None = None) -> list[list[Mention]]:
-        """Scored mentions for each sentence: one sentiment call over every mention text."""
+        """Scored mentions for each sentence: one sentiment call over every distinct mention
+        text. A sentence repeated with the same stage, touchpoint and topic is worked on once;
+        each repeat gets mentions of its own (copies)."""
         n = len(texts)
         stages = stages if stages is not None else [UNKNOWN] * n
         touchpoints = touchpoints if touchpoints is not None else [None] * n
         topics = topics if topics is not None else [OUTLIER] * n
-        per_sentence = [self.spans(t, s or UNKNOWN, tp)
-                        for t, s, tp in zip(texts, stages, touchpoints, strict=True)]
-        flat = [(i, m) for i, ms in enumerate(per_sentence) for m in ms]
-        results = self.sentiment.predict([texts[i][m.start:m.end] for i, m in flat])
-        for (i, mention), result in zip(flat, results, strict=True):
-            text = texts[i][mention.start:mention.end]
-            toks = self.tokenize(text)
-            felt = self.emotions.score(toks) if self.emotions is not None else {}
+        keys = [(t, s or UNKNOWN, tp, int(topic)) for t, s, tp, topic in
+                zip(texts, stages, touchpoints, topics, strict=True)]
+        position: dict[tuple[str, str, str | None, int], int] = {}
+        for key in keys:
+            position.setdefault(key, len(position))
+        unique = list(position)
+        work = _ShardWork(self)
+        per_sentence = self._spans_batch([(t, s, tp) for t, s, tp, _ in unique], work)
+        self._score(unique, per_sentence, work)
+        out: list[list[Mention]] = []
+        used = [False] * len(unique)
+        for key in keys:
+            j = position[key]
+            if used[j]:
+                out.append([_copy(m) for m in per_sentence[j]])
+            else:
+                used[j] = True
+                out.append(per_sentence[j])
+        return out
+
+    def _score(self, sentences: Sequence[tuple[str, str, str | None, int]],
+               per_sentence: list[list[Mention]], work: _ShardWork) -> None:
+        """Sentiment, polarity, topic and emotions of every mention (in place), then the bare
+        and promise rules, merging and emotion consistency per sentence."""
+        flat = [(sentences[i], m) for i, ms in enumerate(per_sentence) for m in ms]
+        mention_texts = [key[0][m.start:m.end] for key, m in flat]
+        distinct = list(dict.fromkeys(mention_texts))
+        predicted = self.sentiment.predict(distinct) if distinct else []
+        results = dict(zip(distinct, predicted, strict=True))
+        work.tokenize(distinct)
+        felt_of: dict[str, dict[str, float]] = {}
+        polarity_of: dict[tuple[str, str, str], SentimentResult] = {}
+        topic_of: dict[tuple[str, int], int] = {}
+        for (key, mention), text in zip(flat, mention_texts, strict=True):
+            result = results[text]
+            toks = work.tokens[text]
+            felt = felt_of.get(text)
+            if felt is None:
+                felt = felt_of[text] = (self.emotions.score(toks) if self.emotions is not None
+                                        else {})
             if self.polarity is not None:
-                result = self._polarity(result, mention, text, toks, felt)
+                cached = (text, mention.stage_method, mention.stage)
+                scored = polarity_of.get(cached)
+                if scored is None:
+                    scored = polarity_of[cached] = self._polarity(result, mention, text, toks,
+                                                                  felt)
+                result = scored
             mention.sentiment_label = result.label
             mention.sentiment_score = float(result.score)
             mention.sentiment_confidence = float(result.confidence)
-            mention.topic_id = self._topic(toks, int(topics[i]))
-            mention.emotions = felt
+            topic = topic_of.get((text, key[3]))
+            if topic is None:
+                topic = topic_of[(text, key[3])] = self._topic(toks, key[3])
+            mention.topic_id = topic
+            mention.emotions = dict(felt)
         for mentions in per_sentence:  # "物流、客服都很差": the bare aspect shares the opinion
             for mention, after in zip(mentions, mentions[1:], strict=False):
                 broken = mention.setup and after.sentiment_label == "negative"
@@ -466,10 +548,117 @@ class MentionExtractor:
                     mention.sentiment_label = after.sentiment_label
                     mention.sentiment_score = after.sentiment_score
                     mention.sentiment_confidence = after.sentiment_confidence
-        per_sentence = [merge_adjacent(ms) for ms in per_sentence]
+        per_sentence[:] = [merge_adjacent(ms) for ms in per_sentence]
         for mention in (m for ms in per_sentence for m in ms):
             mention.emotions = consistent_with(mention.emotions, mention.sentiment_label)
-        return per_sentence
+
+
+def _copy(mention: Mention) -> Mention:
+    return replace(mention, emotions=dict(mention.emotions))
+
+
+def _tag_matched(tagger: JourneyTagger, sentences: Sequence[list[str]],
+                 matched: Sequence[StageResult]) -> list[StageResult]:
+    """`JourneyTagger.tag` of sentences whose `match` results are known already: the stage
+    model decides those without a cue (and, when confident, ambiguous ones), in one call."""
+    results = list(matched)
+    todo = [i for i, r in enumerate(results) if sentences[i] and tagger.needs_model(r)]
+    if not todo:
+        return results
+    probabilities = tagger.model.predict_proba([" ".join(sentences[i]) for i in todo])
+    classes = tagger.model.classes_
+    for i, probs in zip(todo, probabilities, strict=True):
+        results[i] = decide(results[i], probs, classes, tagger.min_confidence,
+                            tagger.override_confidence)
+    return results
+
+
+class _Missing(Exception):  # noqa: N818 - control flow, never leaves the extractor
+    """A stage-model result that the shard's batch has not computed yet."""
+
+
+class _ShardWork:
+    """Per-batch caches of the extractor's pure per-text steps: clauses per sentence, tokens,
+    cue results per clause, stage-model results per token list (filled in batched calls), and
+    word evidence per mention text. Sentences and clauses repeat a lot within a shard ("好的",
+    recombined complaint lines), and the sentiment backend and stage model are vectorised, so
+    each distinct text is worked on once and the models are called once per phase."""
+
+    def __init__(self, extractor: MentionExtractor) -> None:
+        self.ex = extractor
+        self.clauses: dict[str, list[Clause]] = {}
+        self.tokens: dict[str, list[str]] = {}
+        self.cues: dict[str, StageResult] = {}
+        self.tags: dict[tuple[str, ...], StageResult] = {}
+        self.heads: dict[tuple[str, ...], StageResult] = {}
+
+    def tokenize(self, texts: Sequence[str]) -> None:
+        todo = [t for t in dict.fromkeys(texts) if t not in self.tokens]
+        if todo:
+            self.tokens.update(zip(todo, self.ex.tokenize_batch(todo), strict=True))
+
+    def token_list(self, text: str) -> list[str]:
+        tokens = self.tokens.get(text)
+        if tokens is None:
+            tokens = self.tokens[text] = self.ex.tokenize(text)
+        return tokens
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Clauses of every sentence, their tokens and cue results in one pass per phase, and
+        the stage model over every clause that may ask it (those without a cue)."""
+        ex = self.ex
+        clause_texts: dict[str, None] = {}
+        for text in texts:
+            if text not in self.clauses:
+                self.clauses[text] = split_clauses(text)
+            for c in self.clauses[text]:
+                clause_texts[text[c.start:c.end]] = None
+        todo = [t for t in clause_texts if t not in self.cues]
+        self.tokenize(todo)
+        matched = ex.tagger.match([self.tokens[t] for t in todo]) if todo else []
+        for clause, raw in zip(todo, matched, strict=True):
+            cue = ex._head_cue(self.tokens[clause], raw, self.head_match)
+            if ex._objects:
+                cue = ex._object(clause, cue)
+            if ex._verdict is not None and ex._verdict.match(clause):
+                cue = StageResult(UNKNOWN, 0.0, "none", "")
+            self.cues[clause] = cue
+        if ex.tagger.model is not None:
+            ask = [i for i, t in enumerate(todo) if self.cues[t].method != "cue"]
+            self.tag([self.tokens[todo[i]] for i in ask], [matched[i] for i in ask])
+
+    def head_match(self, tokens: list[str]) -> StageResult:
+        key = tuple(tokens)
+        result = self.heads.get(key)
+        if result is None:
+            result = self.heads[key] = self.ex.tagger.match([tokens])[0]
+        return result
+
+    def tag(self, token_lists: Sequence[list[str]],
+            matched: Sequence[StageResult] | None = None) -> None:
+        """`tagger.tag` of every token list not tagged yet, in one call; with their `match`
+        results known (`matched`), only the stage model is run."""
+        todo: dict[tuple[str, ...], int] = {}
+        for i, tokens in enumerate(token_lists):
+            key = tuple(tokens)
+            if key not in self.tags and key not in todo:
+                todo[key] = i
+        if not todo:
+            return
+        tagger = self.ex.tagger
+        sentences = [list(key) for key in todo]
+        if matched is not None and hasattr(tagger, "needs_model"):
+            results = _tag_matched(tagger, sentences, [matched[i] for i in todo.values()])
+        else:
+            results = tagger.tag(sentences)
+        self.tags.update(zip(todo, results, strict=True))
+
+    def tagged(self, tokens: list[str]) -> StageResult:
+        """The stage model's result for `tokens`; _Missing when not computed yet."""
+        try:
+            return self.tags[tuple(tokens)]
+        except KeyError:
+            raise _Missing(tokens) from None
 
 
 def merge_adjacent(mentions: list[Mention]) -> list[Mention]:
@@ -515,11 +704,14 @@ def build_mentions(sentences: pd.DataFrame, extractor: MentionExtractor) -> pd.D
     texts = customer["text"].tolist()
     extracted = extractor.extract(texts, stages, touchpoints, topics)
     rows = []
-    for (_, row), text, mentions in zip(customer.iterrows(), texts, extracted, strict=True):
+    keys = zip(customer["record_id"].tolist(), customer["channel"].tolist(),
+               customer["turn_index"].tolist(), customer["sentence_index"].tolist(), strict=True)
+    for (record_id, channel, turn, sentence), text, mentions in zip(keys, texts, extracted,
+                                                                    strict=True):
         for index, m in enumerate(mentions):
             rows.append({
-                "record_id": row["record_id"], "channel": row["channel"],
-                "turn_index": int(row["turn_index"]), "sentence_index": int(row["sentence_index"]),
+                "record_id": record_id, "channel": channel,
+                "turn_index": int(turn), "sentence_index": int(sentence),
                 "mention_index": index, "start_char": m.start, "end_char": m.end,
                 "text": text[m.start:m.end], "aspect": m.aspect, "stage": m.stage,
                 "stage_method": m.stage_method, "touchpoint": m.touchpoint,

