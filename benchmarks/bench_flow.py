@@ -210,28 +210,10 @@ def sample_sentences(input_dir: Path, n: int, seed: int = 1) -> list[str]:
 
 
 def bench_segmentation(sentences: list[str]) -> dict:
-    import jieba
+    """CPU-time rounds, one core and two worker processes (benchmarks/bench_segment.py)."""
+    from benchmarks.bench_segment import measure
 
-    from flows.components import load_components
-    from nlp.config import load_settings
-
-    settings = load_settings(ROOT / "configs/base/pipeline.yaml")
-    segmenter = load_components(settings).segmenter
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    segmenter.tokens_batch(sentences[:100])
-    start = time.perf_counter()
-    for s in sentences:
-        jieba.lcut(s)
-    jieba_s = time.perf_counter() - start
-    start = time.perf_counter()
-    segmenter.tokens_batch(sentences)
-    ours_s = time.perf_counter() - start
-    mb = sum(len(s.encode()) for s in sentences) / 1e6
-    return {"sentences": len(sentences), "megabytes": round(mb, 2),
-            "jieba_lcut_mb_s": round(mb / jieba_s, 2),
-            f"{segmenter.engine}_segmenter_mb_s": round(mb / ours_s, 2),
-            "speedup": round(jieba_s / ours_s, 1)}
+    return measure(sentences, repeat=5, both_cores=True)
 
 
 def bench_transformers(sentences: list[str], work: Path) -> dict:
@@ -310,7 +292,11 @@ def markdown(result: dict) -> str:
         engine = next(k for k in seg if k.endswith("_segmenter_mb_s"))
         lines.append(f"Segmentation on {seg['sentences']:,} generated sentences: `jieba.lcut` "
                      f"{seg['jieba_lcut_mb_s']} MB/s, project segmenter ({engine.split('_')[0]}) "
-                     f"{seg[engine]} MB/s: **{seg['speedup']}x**.")
+                     f"{seg[engine]} MB/s on one core: **{seg['speedup']}x** (median of "
+                     f"{len(seg['rounds'])} CPU-time rounds; jieba-rs alone, the ceiling: "
+                     f"{seg['rjieba_cut_only_speedup']}x); two worker processes as the flow "
+                     f"runs: **{seg.get('two_processes_speedup_vs_one_core_jieba', '?')}x** "
+                     "one-core `jieba.lcut`.")
     tf = result.get("transformers")
     if tf:
         lines += ["", f"transformers backend ({tf['model']}; random weights, speed only), "
