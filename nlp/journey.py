@@ -261,7 +261,13 @@ class JourneyTagger:
     def tag(self, sentences: Sequence[list[str]]) -> list[StageResult]:
         """Cue results (`match`), with the model deciding sentences without a cue and, when it
         is confident, ambiguous cue results (`decide`)."""
-        results = self.match(sentences)
+        return self.tag_matched(sentences, self.match(sentences))
+
+    def tag_matched(self, sentences: Sequence[list[str]],
+                    matched: Sequence[StageResult]) -> list[StageResult]:
+        """`tag` for sentences whose `match` results are known already: the stage model
+        decides those without a cue (and, when confident, ambiguous ones) in one call."""
+        results = list(matched)
         if self.model is None:
             return results
         todo = [i for i, r in enumerate(results) if sentences[i] and self.needs_model(r)]

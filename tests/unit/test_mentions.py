@@ -158,3 +158,57 @@ def test_adjacent_mentions_of_one_stage_and_polarity_merge():
         (31, 35, "unknown", "negative")]
     assert merged[0].aspect == "a0" and merged[0].sentiment_score == 0.8
     assert merged[0].emotions == {"joy": 0.65, "trust": 0.5}
+
+
+@pytest.fixture(scope="module")
+def mixed_texts() -> list[str]:
+    import csv
+    from pathlib import Path
+
+    with Path("tests/data/mixed_aspects.csv").open(encoding="utf-8") as handle:
+        return [row["text"] for row in csv.DictReader(handle)][:80]
+
+
+def test_a_batch_gives_each_sentence_what_it_gets_alone(settings, components, mixed_texts):
+    # The extractor works a batch in phases over its distinct texts (one stage-model and one
+    # sentiment call); every sentence must still get exactly the mentions it gets on its own,
+    # repeats (same or another stage and topic) included.
+    extractor = make_extractor(settings, components,
+                               {0: ["快递", "物流", "客服"], 1: ["质量", "价格", "退款"]})
+    texts = mixed_texts + mixed_texts[:10] + mixed_texts[:10]
+    stages = ["unknown"] * len(mixed_texts) + ["support"] * 10 + ["unknown"] * 10
+    topics = [-1] * len(mixed_texts) + [1] * 10 + [-1] * 10
+    batch = extractor.extract(texts, stages, None, topics)
+    alone = [extractor.extract([t], [s], None, [k])[0]
+             for t, s, k in zip(texts, stages, topics, strict=True)]
+    assert batch == alone
+    assert sum(len(ms) for ms in batch) > len(texts)  # mixed sentences: several mentions
+    repeat = len(mixed_texts) + 10
+    assert batch[repeat] == batch[0]
+    assert all(a is not b and a.emotions is not b.emotions
+               for a, b in zip(batch[repeat], batch[0], strict=True))
+    from nlp.mentions import _ShardWork
+
+    assert [extractor.spans(t) for t in texts[:20]] == extractor._spans_batch(
+        [(t, "unknown", None) for t in texts[:20]], _ShardWork(extractor))
+
+
+def test_a_copied_mention_is_equal_and_owns_its_emotions():
+    from dataclasses import fields
+
+    from nlp.mentions import _copy
+
+    mention = Mention(1, 5, "a", "use", "cue", "app", True, True, 3, "negative", -0.5, 0.75,
+                      {"anger": 0.5})
+    copied = _copy(mention)
+    assert copied == mention and copied.emotions is not mention.emotions
+    assert len(fields(Mention)) == 13  # a new field must be copied by _copy too
+
+
+def test_patterns_are_prefiltered_only_when_they_combine_safely():
+    from nlp.mentions import _any_of
+
+    assert _any_of(["等了(\\d+)天", "才\\d+块"]).search("才5块")
+    assert _any_of(["(a)\\1"]) is None
+    assert _any_of(["(?P<x>a)", "(?P<x>b)"]) is None
+    assert _any_of([]) is None
