@@ -13,13 +13,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 from markupsafe import Markup
 
 from flows.report.sparkline import sparkline_svg
 from flows.report.theme import ALL, CHANNEL_NAMES, channel_name
 from flows.sinks.base import Sink, iter_table
-from flows.sinks.schema import SCHEMAS, TABLES, to_frame
+from flows.sinks.schema import SCHEMAS, TABLES, arrow_to_frame, to_frame
 from nlp.config import ReportSettings, TrendSettings, read_yaml
 from nlp.errors import NoRunError, VocError
 from nlp.trends import KEY, add_trends, channel_counts, daily_series, history_window, is_finite
@@ -48,16 +47,6 @@ VERBATIM_COLUMNS = ["record_id", "channel", "created_at", "turn_index", "sentenc
 CONVERSATION_COLUMNS = ["record_id", "turn_index", "sentence_index", "role", "text"]
 
 
-def batch_frame(table: pa.Table) -> pd.DataFrame:
-    """A streamed batch as pandas, typed like the sinks' reads (list columns as lists)."""
-    frame = table.to_pandas(date_as_object=True)
-    for f in table.schema:
-        if pa.types.is_list(f.type):
-            frame[f.name] = pd.Series(table.column(f.name).to_pylist(), dtype=object,
-                                      index=frame.index)
-    return frame
-
-
 @dataclass
 class ReportData:
     """The run date's tables plus the history the trend views need. `utterances`, `documents`
@@ -77,7 +66,7 @@ class ReportData:
             yield frame[[c for c in columns if c in frame.columns]]
             return
         for batch in iter_table(self.sink, table, self.run_date, columns):
-            yield batch_frame(batch)
+            yield arrow_to_frame(batch)
 
     def workbook_tables(self, max_rows: int) -> dict[str, pd.DataFrame]:
         """The tables for report.xlsx: the big ones as their first `max_rows` rows with every
@@ -162,7 +151,7 @@ def load_report_data(sink: Sink, run_date: date, report: ReportSettings,
 def read_light(sink: Sink, table: str, run_date: date) -> pd.DataFrame:
     """`run_date`'s rows of a big table, LIGHT_COLUMNS only, streamed in batches."""
     columns = LIGHT_COLUMNS[table]
-    parts = [batch_frame(b) for b in iter_table(sink, table, run_date, columns)]
+    parts = [arrow_to_frame(b) for b in iter_table(sink, table, run_date, columns)]
     if not parts:
         return to_frame(table, SCHEMAS[table].empty_table())[columns]
     return pd.concat(parts, ignore_index=True)

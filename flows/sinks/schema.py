@@ -135,7 +135,12 @@ def conform(name: str, table: pa.Table) -> pa.Table:
 def to_frame(name: str, table: pa.Table) -> pd.DataFrame:
     """The pandas frame every sink's reads return, so that sinks are interchangeable: dates as
     datetime.date, timestamps tz-aware, list columns as Python lists (None stays None)."""
-    table = conform(name, table)
+    return arrow_to_frame(conform(name, table))
+
+
+def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """`table` as pandas the way the sinks' reads return it (dates as datetime.date, list
+    columns as Python lists), for any subset of a table's columns."""
     frame = table.to_pandas(date_as_object=True)
     for field in table.schema:
         if pa.types.is_list(field.type):
