@@ -65,15 +65,6 @@ def make_extractor(settings: Settings, comp: Components,
     return extractor
 
 
-def prefetch_clause_stages(extractor: MentionExtractor, texts: Sequence[str]) -> None:
-    """Start a shard with an empty tagger cache. `MentionExtractor.extract` tags every clause of
-    its batch in one stage-model call itself, so nothing is tagged ahead here any more; `texts`
-    is kept for the callers (flows/shards.py)."""
-    tagger = getattr(extractor, "tagger", None)
-    if isinstance(tagger, PrefetchTagger):
-        tagger.clear()
-
-
 def mention_tables(sentences: pd.DataFrame, documents: pd.DataFrame, painpoints: pd.DataFrame,
                    topics: Sequence[TopicInfo], settings: Settings,
                    comp: Components) -> dict[str, pd.DataFrame]:

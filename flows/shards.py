@@ -294,13 +294,9 @@ def finish_shard(job: ShardJob, doc_topics: np.ndarray,
     clock.lap("finish")
     n_mentions = 0
     if topic_keywords is not None:
-        from flows.mentions import prefetch_clause_stages
-
         extractor = _extractor(job.settings, topic_keywords)
-        customer = slim[slim["role"] == "customer"]
-        prefetch_clause_stages(extractor, customer["text"].tolist())
-        mentions = build_mentions(customer, extractor)
-        if hasattr(extractor.tagger, "clear"):
+        mentions = build_mentions(slim[slim["role"] == "customer"], extractor)
+        if hasattr(extractor.tagger, "clear"):  # the worker keeps the extractor, not the cache
             extractor.tagger.clear()
         n_mentions = len(mentions)
         from flows.sinks.schema import to_arrow
