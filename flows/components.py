@@ -31,16 +31,23 @@ class Components:
         return weights | overrides
 
 
+def load_text_tools(settings: Settings) -> tuple[Segmenter, Taxonomy, SignalConfig]:
+    """The segmenter (every cue phrase in its dictionary), taxonomy and signal config, without
+    any model: what `voc train stages` needs before the stage model exists."""
+    taxonomy = load_taxonomy(settings.journey.taxonomy)
+    signal_config = load_signal_config(settings.journey.signals)
+    extra = tuple(sorted(set(taxonomy.all_cues()) | set(signal_config.all_cues())))
+    segmenter = get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra,
+                              settings.segment.engine)
+    return segmenter, taxonomy, signal_config
+
+
 def load_components(settings: Settings) -> Components:
     """Load (or reuse) the segmenter, sentiment backend, journey tagger and signal detector."""
     key = settings.model_dump_json(include={"segment", "sentiment", "journey"})
     if key in _CACHE:
         return _CACHE[key]
-    taxonomy = load_taxonomy(settings.journey.taxonomy)
-    signal_config = load_signal_config(settings.journey.signals)
-    extra = tuple(sorted(set(taxonomy.all_cues()) | set(signal_config.all_cues())))
-    segmenter = get_segmenter(settings.segment.userdict, settings.segment.stopwords, extra,
-                         settings.segment.engine)
+    segmenter, taxonomy, signal_config = load_text_tools(settings)
     sentiment = load_backend(settings.sentiment.backend, dict(settings.sentiment.options))
     stage_model = (load_stage_model(settings.journey.model_dir) if settings.journey.model_dir
                    else taxonomy_only_model(taxonomy, segmenter.tokens))

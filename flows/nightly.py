@@ -53,7 +53,7 @@ from flows.shards import (
 )
 from flows.sinks import SCHEMA_VERSION, make_sink, to_arrow
 from flows.sources import SourceBatch, SourceContext, list_files, read_channel
-from flows.staging import Staged, existing, run_dir, sweep
+from flows.staging import Staged, claim, existing, run_dir, sweep
 from flows.topic_store import LINEAGE_COLUMNS, DocSource, TopicRun, run_topics_over
 from flows.watermark import Watermarks
 from nlp.config import Settings, load_settings
@@ -156,6 +156,8 @@ class StagedDocs(DocSource):
     def transform(self, model) -> list[tuple]:
         import joblib
 
+        if not self.jobs:  # a quiet incremental night: nothing to assign
+            return []
         self._models += 1
         path = self.jobs[0].root / f"topic-model-{self._models}.joblib"
         joblib.dump(model, path)
@@ -337,7 +339,7 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
         marks = Watermarks.load(settings.run.output_dir) if settings.run.incremental else None
         consumed: dict[str, tuple[Path, list[Path]]] = {}
         sweep(settings.run.output_dir, keep=run_id)
-        scratch.mkdir(parents=True, exist_ok=True)
+        claim(scratch)
         with ShardRunner(settings.runner) as runner:
             with timer.step("read"):
                 shards = ShardWriter(settings, scratch, run_date, run_id)

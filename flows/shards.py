@@ -296,8 +296,6 @@ def finish_shard(job: ShardJob, doc_topics: np.ndarray,
     if topic_keywords is not None:
         extractor = _extractor(job.settings, topic_keywords)
         mentions = build_mentions(slim[slim["role"] == "customer"], extractor)
-        if hasattr(extractor.tagger, "clear"):  # the worker keeps the extractor, not the cache
-            extractor.tagger.clear()
         n_mentions = len(mentions)
         from flows.sinks.schema import to_arrow
 

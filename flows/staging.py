@@ -7,8 +7,8 @@ the topic step's documents), `embeddings-k.npy` (topic embeddings), and the fina
 tables `utterances-k.parquet`, `documents-final-k.parquet`, `mentions-k.parquet` that the
 aggregations query (DuckDB) and the sink ingests. Nothing here is a table anyone reads: the sink
 is written from these files in one transaction, then the directory is removed. A crashed run
-leaves its directory behind; the next run of any date removes directories older than itself
-that no live process owns (`sweep`).
+leaves its directory behind; the next run of any date removes the directories that no live
+process on its host owns, and other hosts' directories once they are a day old (`sweep`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,8 @@ import pyarrow.parquet as pq
 
 log = logging.getLogger(__name__)
 STAGING = ".staging"
+OWNER = "OWNER"  # "<host> <pid>" of the run that owns a staging directory
+OTHER_HOST_STALE_SECONDS = 24 * 3600  # another host's run is left alone for a day
 
 
 @dataclass(frozen=True)
@@ -57,17 +61,30 @@ def run_dir(output_dir: Path, run_id: str) -> Path:
     return Path(output_dir) / STAGING / run_id
 
 
+def claim(path: Path) -> None:
+    """Create the run's directory and mark it with the host and pid that own it."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / OWNER).write_text(f"{socket.gethostname()} {os.getpid()}", encoding="utf-8")
+
+
 def sweep(output_dir: Path, keep: str) -> None:
-    """Remove leftover directories of crashed runs (not `keep`; not a live process's run: the
-    run id ends with the pid of the process that owns it)."""
+    """Remove leftover directories of crashed runs: not `keep`, not one a live process on this
+    host owns, and another host's (output_dir may be shared storage) only once it is stale."""
     root = Path(output_dir) / STAGING
     if not root.is_dir():
         return
+    host = socket.gethostname()
     for child in root.iterdir():
         if child.name == keep:
             continue
-        pid = child.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+        try:
+            owner_host, pid = (child / OWNER).read_text(encoding="utf-8").split()
+        except (OSError, ValueError):  # no marker: a run that died while creating it
+            owner_host, pid = host, "0"
+        if owner_host == host:
+            if int(pid) != os.getpid() and _alive(int(pid)):
+                continue
+        elif time.time() - child.stat().st_mtime < OTHER_HOST_STALE_SECONDS:
             continue
         shutil.rmtree(child, ignore_errors=True)
         log.info("removed the staging directory of an earlier run: %s", child)

@@ -156,22 +156,18 @@ class EmotionLexicon:
         scores = {e: round(1.0 - 0.5**w, 3) for e, w in totals.items() if w > 0}
         return dict(sorted(scores.items(), key=lambda kv: (-kv[1], CX_EMOTIONS.index(kv[0]))))
 
-    def score_batch(self, token_lists: Sequence[Sequence[str]]) -> list[dict[str, float]]:
-        return [self.score(tokens) for tokens in token_lists]
-
 
 @lru_cache(maxsize=4)
 def load_emotion_lexicon(path: Path = DEFAULT_EMOTIONS) -> EmotionLexicon:
     return EmotionLexicon(load_emotion_config(path))
 
 
-POSITIVE_ONLY = frozenset({"joy", "trust"})
 NEGATIVE_ONLY = frozenset({"anger", "disgust", "disappointment"})
 
 
 def consistent_with(emotions: dict[str, float], label: str) -> dict[str, float]:
     """Drop emotions that contradict the mention's sentiment: a lexicon hit such as 推荐 (trust)
     inside "一直推荐升级套餐，说了不需要还是打" is not approval. Surprise and anxiety go with both."""
-    dropped = POSITIVE_ONLY if label == "negative" else NEGATIVE_ONLY if label == "positive" else ()
+    dropped = POSITIVE_EMOTIONS if label == "negative" else NEGATIVE_ONLY if label == "positive" else ()
     return {name: value for name, value in emotions.items() if name not in dropped}
 

@@ -142,8 +142,9 @@ def aspect_tagger(tagger: JourneyTagger, tokenize: Callable[[str], list[str]],
     return JourneyTagger(taxonomy, tokenize, tagger.min_confidence, tagger.model)
 
 
-_NEGATOR = re.compile(r"[不没别未无]")
 _CLAUSE_PUNCT = re.compile(r"[，,。！？!?；;]")
+# Negating words whose negator is not their first or last character (HowNet lists 无, 未 alone)
+_WORD_NEGATORS = frozenset({"无法", "未能", "毫无", "从未", "并未", "尚未", "未曾", "无从"})
 
 
 def _any_of(patterns: Sequence[str]) -> re.Pattern | None:
@@ -178,9 +179,26 @@ class PolarityLexicon:
         self._any_pattern = _any_of([*spec.positive_patterns, *spec.negative_patterns])
         self._general = self.positive | self.negative
 
-    def score(self, text: str, tokens: Sequence[str]) -> float:
-        """Mean sign of the polarity words and patterns found; 0.0 when none is found."""
-        return self.evidence(text, tokens)[0]
+    def _negated(self, text: str, tokens: Sequence[str], at: int) -> bool:
+        """A negator token (不太, 没有, 不会, ...; not the 无 of 无线 or the 未 of 未来) among
+        the two tokens of the same clause that end before character `at`."""
+        window: list[str] = []
+        pos = 0
+        for token in tokens:
+            start = text.find(token, pos)
+            if start < 0:
+                continue
+            pos = start + len(token)
+            if pos > at:
+                break
+            window.append(token)
+        for token in reversed(window[-2:]):
+            if _CLAUSE_PUNCT.search(token):
+                return False
+            if token in self.negators or token in _WORD_NEGATORS or token[0] in "不没别" \
+                    or token[-1] in "不没":  # 不太, 没能; 从不, 并没
+                return True
+        return False
 
     def evidence(self, text: str, tokens: Sequence[str],
                  general: bool = True) -> tuple[float, int]:
@@ -202,8 +220,7 @@ class PolarityLexicon:
                 if match.start() in covered:
                     continue
                 sign = self._cx_sign[match.group()]
-                before = _CLAUSE_PUNCT.split(text[max(0, match.start() - 3):match.start()])[-1]
-                if _NEGATOR.search(before) and match.group()[0] not in "不没":
+                if match.group()[0] not in "不没" and self._negated(text, tokens, match.start()):
                     sign = -sign
                 total += sign
                 count += 1
@@ -227,9 +244,8 @@ class PolarityLexicon:
             count += 1
         return (total / count if count else 0.0), int(count)
 
-    def blend(self, result: SentimentResult, text: str, tokens: Sequence[str],
-              lexical: float | None = None) -> SentimentResult:
-        lexical = self.score(text, tokens) if lexical is None else lexical
+    def blend(self, result: SentimentResult, lexical: float) -> SentimentResult:
+        """The backend's score blended with the clause's word evidence (`evidence`)."""
         if lexical == 0.0:
             score = result.score
         else:
@@ -439,7 +455,7 @@ class MentionExtractor:
             lexical = ((lexical * found + spec.emotion_weight * signed)
                        / (found + spec.emotion_weight * len(felt)))
             found += len(felt)
-        result = self.polarity.blend(result, text, tokens, lexical)
+        result = self.polarity.blend(result, lexical)
         if mention.stage_method == "model" and spec.model_needs_evidence and not found:
             return SentimentResult("neutral", result.score, result.confidence)
         if (mention.stage in spec.negative_stages
@@ -485,14 +501,9 @@ class MentionExtractor:
                 return word
         return ""
 
-    def _topic(self, tokens: Sequence[str], sentence_topic: int) -> int:
-        """The topic whose top keywords the mention uses most (earlier keywords weigh more);
-        the sentence's topic when none is used."""
-        best = self._topic_used(tokens)
-        return sentence_topic if best is None else best
-
     def _topic_used(self, tokens: Sequence[str]) -> int | None:
-        """`_topic` without the sentence's topic: None when no topic keyword is used."""
+        """The topic whose top keywords the mention uses most (earlier keywords weigh more);
+        None when no topic keyword is used."""
         lowered = {t.lower() for t in tokens}
         used = sorted({p for t in lowered for p in self._topics_of.get(t, ())})
         best, best_score = None, 0.0
@@ -751,9 +762,8 @@ def build_mentions(sentences: pd.DataFrame, extractor: MentionExtractor) -> pd.D
     touchpoints = [t if isinstance(t, str) else None for t in column("touchpoint", None)]
     topics = [int(t) if pd.notna(t) else OUTLIER for t in column("topic_id", OUTLIER)]
     texts = customer["text"].tolist()
-    with _gc_paused():
-        extracted = extractor.extract(texts, stages, touchpoints, topics)
-        return _mention_frame(customer, texts, extracted)
+    extracted = extractor.extract(texts, stages, touchpoints, topics)
+    return _mention_frame(customer, texts, extracted)
 
 
 def _mention_frame(customer: pd.DataFrame, texts: Sequence[str],

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from flows.components import load_components
+from flows.components import load_text_tools
 from flows.corpus import customer_sentences, read_labelled_csv
 from nlp.config import load_settings
 from nlp.journey import JourneyTagger
@@ -34,9 +34,10 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", help="Pipeline YA
 
 
 def _segmenter_and_taxonomy(settings):
-    """The pipeline's own segmenter (with every cue in its dictionary) and taxonomy."""
-    comp = load_components(settings)
-    return comp.segmenter, comp.taxonomy
+    """The pipeline's own segmenter (with every cue in its dictionary) and taxonomy; no model
+    is loaded, so training works before the configured stage model exists."""
+    segmenter, taxonomy, _ = load_text_tools(settings)
+    return segmenter, taxonomy
 
 
 LABELLED = Path("data/labelled/stage_sentences.csv")

@@ -107,3 +107,28 @@ def test_sinks_ingest_staged_tables_and_replace_the_date(staged, tmp_path, kind)
     streamed = sum(b.num_rows for b in iter_table(sink, "utterances", DAY,
                                                   ["record_id", "created_at"], rows=7))
     assert streamed == len(back)
+
+
+def test_sweep_removes_only_dead_runs_of_this_host_and_stale_runs_of_others(tmp_path):
+    import os
+    import socket
+
+    from flows.staging import OTHER_HOST_STALE_SECONDS, OWNER, STAGING, sweep
+
+    def run(name, host, pid, age=0.0):
+        path = tmp_path / STAGING / name
+        path.mkdir(parents=True)
+        (path / OWNER).write_text(f"{host} {pid}", encoding="utf-8")
+        old = path.stat().st_mtime - age
+        os.utime(path, (old, old))
+        return path
+
+    here = socket.gethostname()
+    dead = run("dead", here, 2**22 + 12345)  # above pid_max: never a live process
+    live = run("live", here, os.getppid())
+    mine = run("mine", here, os.getpid())
+    other = run("other", "another-host", 1)
+    stale = run("stale", "another-host", 1, age=OTHER_HOST_STALE_SECONDS + 60)
+    sweep(tmp_path, keep="mine")
+    assert (dead.exists(), live.exists(), mine.exists(), other.exists(), stale.exists()) == (
+        False, True, True, True, False)

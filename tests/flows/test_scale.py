@@ -139,3 +139,11 @@ def test_generator_writes_readable_inputs(tmp_path):
         batch = read_channel(channel, list_files(tmp_path / folders[channel], ["*.*"]), ctx)
         assert batch.read == n
         assert len(batch.records) >= 0.95 * n  # a few broken inputs on purpose
+
+
+def test_a_night_without_shards_assigns_no_topics():
+    """A quiet incremental night has no shard jobs; with a persisted topic model the transform
+    must return nothing, not index the first job."""
+    from flows.nightly import StagedDocs
+
+    assert StagedDocs([], [], runner=None).transform(model=object()) == []

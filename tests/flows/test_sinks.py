@@ -163,3 +163,5 @@ def test_mentions_round_trip_with_their_list_column(sink, frames):
     assert set(stored.columns) == {f.name for f in SCHEMAS["mentions"]}
     negative = stored[stored["sentiment_label"] == "negative"]
     assert all(list(e) == ["disappointment"] for e in negative["emotions"])
+    assert sorted(tuple(e) for e in stored["emotions"]) == sorted(
+        tuple(e) for e in written["emotions"])

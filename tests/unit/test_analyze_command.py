@@ -35,7 +35,8 @@ def test_analyze_json_prints_one_object_per_line_with_mentions(tmp_path):
 
 
 def test_analyze_needs_text_or_file():
-    assert CliRunner().invoke(app, ["analyze"]).exit_code != 0
+    result = CliRunner().invoke(app, ["analyze"])
+    assert result.exit_code == 2 and "give either TEXT or --file" in result.output
 
 
 def test_pair_scores_and_halves():
@@ -56,4 +57,5 @@ def test_eval_mentions_prints_json_last(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["n"] == 2 and summary["odd"]["n"] == 1 and summary["even"]["n"] == 1
-    assert summary["odd"]["found_share"] == 1.0
+    assert summary["odd"]["found_share"] == 1.0 and summary["even"]["found_share"] == 1.0
+    assert summary["wrong_share"] == 0.0

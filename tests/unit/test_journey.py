@@ -163,5 +163,8 @@ def test_thresholds_are_calibrated_by_cross_validation(taxonomy, segmenter):
                                   cue_only, seed=1, folds=2)
     assert result["min_confidence"] in MIN_CONFIDENCE_GRID
     assert result["override_confidence"] in OVERRIDE_GRID
-    assert 0 <= result["cv_macro_f1_no_override"] <= result["cv_macro_f1"] <= 1
+    # the best pair of the grid on these folds (checked by hand: 0.5 without override, 0.9153);
+    # picking any other grid point scores lower
+    assert (result["min_confidence"], result["override_confidence"]) == (0.5, None)
+    assert result["cv_macro_f1"] >= 0.9
     assert result["n_labelled"] == 12

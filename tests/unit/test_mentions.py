@@ -129,6 +129,14 @@ def test_polarity_patterns_cover_the_words_inside_them(extractor):
     assert lexicon.evidence("汤一点没洒", ["汤", "一点", "没洒"])[0] > 0
 
 
+def test_negators_are_tokens_not_characters_inside_words(extractor):
+    lexicon = extractor.polarity
+    assert lexicon.evidence("无线很方便", ["无线", "很", "方便"], general=False)[0] > 0
+    assert lexicon.evidence("不太方便", ["不太", "方便"], general=False)[0] < 0
+    assert lexicon.evidence("一点也不方便", ["一点", "也", "不", "方便"], general=False)[0] < 0
+    assert lexicon.evidence("无法方便地查", ["无法", "方便", "地", "查"], general=False)[0] < 0
+
+
 def test_invalid_polarity_pattern_is_a_config_error(tmp_path):
     from nlp.errors import ConfigError
     from nlp.mentions import load_mention_config

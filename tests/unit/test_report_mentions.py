@@ -93,7 +93,9 @@ def test_mention_context_notes_when_no_source_carries_a_rating():
         columns=["dimension", "item", "n_records", "n_rated"])})
     context = mention_context(sink, data, ReportSettings())
     assert context["impact"] == [] and context["impact_note"] == NO_RATING_NOTE
-    assert [f[:40] for f in context["figures"]] and len(context["figures"]) == 2
+    assert len(context["figures"]) == 2
+    assert 'id="fig-mention-stages"' in context["figures"][0]
+    assert 'id="fig-mention-emotions"' in context["figures"][1]
     assert context["terms"][0].stage_name == "交付" and context["n_mentions"] == 6
     empty = mention_context(FrameSink({}), data, ReportSettings())
     assert empty["figures"] == [] and empty["terms"] == [] and empty["n_mentions"] == 0
