@@ -53,6 +53,8 @@ TRICKY = [
     "50%off 1.5%x", "㐀㐁字和龥鿿", "﨎字", "𠀀们", "打我电话[手机号]谢谢，1.5G流量", "a_b c&d e+f g#h",
     "订单2026-11-23 14:05下单", "在APP-我的-安全设置中修改", "只能连酒店Wi-Fi", "3. APP简洁",
     "基准是3.2%-6.8%", ".我准备到315投䜣去.", "", "   ", "iPhone13 Pro Max", "5G套餐",
+    # tokens_batch cuts plain sentences many at a time, joined by "\n": line breaks of their own
+    "第一行\n第二行", "好的\r", "\r\n快递太慢了", "", "太慢了。。。还没到...", "等了 三天 ",
 ]
 
 
