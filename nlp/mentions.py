@@ -6,9 +6,10 @@
 phrase of the journey taxonomy (JourneyTagger.match) or a mention-level aspect pattern; when
 those point to several stages, a strong cue after a setting ("下单后", "送来的") wins; else an
 object word (`objects`: 衣服, 东西) or a topic keyword. A clause with its own aspect opens a
-mention; a clause without one belongs to the mention before it ("送餐太慢了，等了一个小时"),
-or, after a contrast marker, opens a mention of its own (aspect-less clauses before a contrast
-are a mention of their own too). A clause that only states a verdict ("五星好评") names no
+mention; a clause without one belongs to the mention before it ("送餐太慢了，等了一个小时")
+unless the stage classifier is sure of another stage for it (`clause_model_confidence`: "店员
+态度很好，第二天就收到了货"), or, after a contrast marker, opens a mention of its own
+(aspect-less clauses before a contrast are a mention of their own too). A clause that only states a verdict ("五星好评") names no
 aspect. A mention that names only an aspect ("物流、客服都很差") shares the opinion of the
 mention after it; one stating a promise ("客服承诺24小时内回电") shares the negative opinion of
 the mention that breaks it. A sentence without any aspect term is one mention with the
@@ -16,7 +17,8 @@ sentence's own stage.
 
 Sentiment (the configured backend) is blended with word evidence (PolarityLexicon: CX patterns
 and words, DUTIR emotions, HowNet's lists as a fallback); a mention placed by the stage
-classifier alone needs word evidence to be non-neutral, and `negative_stages` (leave) are
+classifier alone needs word evidence to be non-neutral, a plain question or request has its
+words damped (`question_damping`), and `negative_stages` (leave) are
 negative unless their words say positive. Emotions (nlp/emotions.py) are computed on each
 mention's text; offsets are character offsets into the normalised sentence.
 """
@@ -45,6 +47,7 @@ from nlp.emotions import (
 from nlp.errors import ConfigError
 from nlp.journey import UNKNOWN, JourneyTagger, StageResult
 from nlp.sentiment.base import SentimentBackend, SentimentResult
+from nlp.sentiment.neutral import is_question_or_request
 from nlp.topics import OUTLIER
 
 MENTION_COLUMNS = [
@@ -97,6 +100,9 @@ class PolaritySpec(BaseModel):
     model_needs_evidence: bool = True
     general_fallback: bool = False  # ... only when no CX word or pattern is found
     emotion_weight: float = Field(0.0, ge=0)  # weight of DUTIR emotions as polarity words
+    # word evidence of a plain question or request ("能帮我改一下地址吗") is multiplied by this:
+    # asking is no opinion (nlp/sentiment/neutral.py; rhetorical questions are not damped)
+    question_damping: float = Field(1.0, ge=0, le=1)
 
 
 class MentionConfig(BaseModel):
@@ -109,6 +115,10 @@ class MentionConfig(BaseModel):
     objects: dict[str, list[str]] = Field(default_factory=dict)
     polarity: PolaritySpec = Field(default_factory=PolaritySpec)
     verdict: str = ""  # regex of clauses that only state an overall verdict (no aspect)
+    # a clause without an aspect term after a mention ("客服帮我催了发货，第二天就收到了") opens
+    # its own mention when the stage model gives it another stage with at least this
+    # confidence; None: it always joins the mention before it
+    clause_model_confidence: float | None = Field(None, ge=0, le=1)
 
 
 def load_mention_config(path) -> MentionConfig:
@@ -190,6 +200,8 @@ class PolarityLexicon:
                 continue
             pos = start + len(token)
             if pos > at:
+                if start < at and token[at - start - 1] in "不没别":
+                    return True  # the word inside a token with its negator ("不新鲜")
                 break
             window.append(token)
         for token in reversed(window[-2:]):
@@ -316,6 +328,20 @@ class Mention:
     emotions: dict[str, float] = field(default_factory=dict)
 
 
+# The form of a plain question or request, by its last clause: a request verb first or a
+# question particle last ("能帮我改一下地址吗", "我想预约保养"). Narrower than the sentence rule
+# (nlp/sentiment/neutral.py) it is combined with: "申请退款很快就退了" and "怎么多扣了三十块"
+# state an experience.
+_ASK = re.compile(r"^(?:请问|请|麻烦|劳烦|帮我|帮忙|能不能|能否|可不可以|可以|我想|想|我要|想要"
+                  r"|需要|我需要|求)|(?:吗|呢|么|嘛)?[?？]$|(?:吗|呢|嘛)$")
+
+
+def _asks(text: str) -> bool:
+    """A mention whose last clause is a plain question or request (no opinion of its own)."""
+    last = _CLAUSE_PUNCT.split(text.rstrip("，,。！？!?；; "))[-1].strip()
+    return bool(last) and bool(_ASK.search(last)) and is_question_or_request(last)
+
+
 def _is_bare(text: str, aspect: str) -> bool:
     rest = text.replace(aspect, "", 1) if aspect else text
     return len(_WORD.findall(_FUNCTION.sub("", rest))) < 2
@@ -416,6 +442,11 @@ class MentionExtractor:
                                             else "none", modelled.touchpoint,
                                             setup=clause.setup))
                     continue
+            placed = self._own_stage(toks, mentions[-1], work) if mentions else None
+            if placed is not None:  # mentions exist, so no clauses are pending
+                mentions.append(Mention(clause.start, clause.end, aspect, placed.stage, "model",
+                                        placed.touchpoint, setup=clause.setup))
+                continue
             if mentions:
                 mentions[-1].end = clause.end
                 mentions[-1].setup = mentions[-1].setup or clause.setup
@@ -433,6 +464,19 @@ class MentionExtractor:
         for mention in mentions:
             mention.bare = _is_bare(text[mention.start:mention.end], mention.aspect)
         return mentions
+
+    def _own_stage(self, tokens: list[str], before: Mention,
+                   work: _ShardWork) -> StageResult | None:
+        """The stage model's result for an aspect-less clause when it is sure
+        (`clause_model_confidence`) of a stage other than that of the mention before it."""
+        threshold = self.config.clause_model_confidence
+        if threshold is None or self.tagger.model is None:
+            return None
+        modelled = work.tagged(tokens)
+        if (modelled.method == "model" and modelled.confidence >= threshold
+                and modelled.stage != before.stage):
+            return modelled
+        return None
 
     def _object(self, clause: str, cue: StageResult) -> StageResult:
         """A clause without any cue that names an object of `objects`: that object's stage."""
@@ -455,6 +499,8 @@ class MentionExtractor:
             lexical = ((lexical * found + spec.emotion_weight * signed)
                        / (found + spec.emotion_weight * len(felt)))
             found += len(felt)
+        if spec.question_damping < 1.0 and lexical and _asks(text):
+            lexical *= spec.question_damping
         result = self.polarity.blend(result, lexical)
         if mention.stage_method == "model" and spec.model_needs_evidence and not found:
             return SentimentResult("neutral", result.score, result.confidence)
@@ -683,7 +729,8 @@ class _ShardWork:
                 clause = text[c.start:c.end]
                 if self.cues[clause].method == "cue":
                     cue_seen = True
-                elif (c.contrast or not cue_seen) and clause in raw:
+                elif (c.contrast or not cue_seen or self.ex.config.clause_model_confidence
+                      is not None) and clause in raw:
                     ask[clause] = None
         self.tag([self.tokens[t] for t in ask], [raw[t] for t in ask])
 

@@ -100,12 +100,16 @@ def eval_mentions(
     config: ConfigOption = None,
     show_errors: Annotated[bool, typer.Option(help="Print each row whose pairs differ.")] = False,
     half: Annotated[str, typer.Option(help="Rows printed with --show-errors: odd, even or all.")] = "odd",
+    ids: Annotated[str, typer.Option(help="Rows scored: odd (tuning), even (held out) or all.")] = "all",
 ) -> None:
     """Extract mentions from each text and print one JSON line last: n, share of expected pairs
-    found, share of predicted pairs wrong, per stage, and the odd and even id halves."""
+    found, share of predicted pairs wrong, per stage, and the odd and even id halves (only the
+    halves `--ids` selects: `--ids odd` never reads the held-out rows' predictions)."""
+    if ids not in ("odd", "even", "all") or half not in ("odd", "even", "all"):
+        raise ConfigError(f"--ids and --half take odd, even or all (got '{ids}', '{half}')")
     settings = load_settings(config)
     comp = load_components(settings)
-    rows = read_pairs_csv(data)
+    rows = [r for r in read_pairs_csv(data) if ids in (id_half(r["id"]), "all")]
     gold = [parse_pairs(r["pairs"]) for r in rows]
     predicted = predict_pairs([r["text"] for r in rows], settings, comp)
     halves = [id_half(r["id"]) for r in rows]
@@ -114,7 +118,7 @@ def eval_mentions(
             if g != p and half in (h, "all"):
                 typer.echo(f"{row['id']} {row['text']}\n  gold {sorted(g)}\n  pred {sorted(p)}")
     summary = pair_scores(gold, predicted)
-    for name in ("odd", "even"):
+    for name in ("odd", "even") if ids == "all" else (ids,):
         keep = [i for i, h in enumerate(halves) if h == name]
         summary[name] = pair_scores([gold[i] for i in keep], [predicted[i] for i in keep])
     typer.echo(json.dumps(summary, ensure_ascii=False))

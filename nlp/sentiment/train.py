@@ -65,9 +65,12 @@ def _subset(batch: Batch, rows: np.ndarray) -> Batch:
 
 
 def fit_features(batch: Batch, labels: np.ndarray, config: TrainConfig,
-                 progress: Progress | None = None) -> HashedBagClassifier:
-    """Adam on mini-batches of featurised bags; labels are 1 (positive) / 0 (negative). The L2
-    penalty applies to the rows a batch touches (lazy regularisation, as in fastText)."""
+                 progress: Progress | None = None,
+                 weights: np.ndarray | None = None) -> HashedBagClassifier:
+    """Adam on mini-batches of featurised bags; labels are 1 (positive) / 0 (negative), or 0.5
+    for a neutral sentence (its score is pulled towards 0). `weights` scale each sentence's
+    loss (hand-labelled customer clauses count more than review sentences). The L2 penalty
+    applies to the rows a batch touches (lazy regularisation, as in fastText)."""
     set_seed(config.seed)
     torch.set_num_threads(max(1, config.threads))
     model = HashedBagClassifier(config.features.buckets, config.dim)
@@ -75,6 +78,7 @@ def fit_features(batch: Batch, labels: np.ndarray, config: TrainConfig,
     order_rng = np.random.default_rng(config.seed)
     n = len(labels)
     targets = torch.from_numpy(labels.astype(np.float32))
+    scale = torch.from_numpy((np.ones(n) if weights is None else weights).astype(np.float32))
     for epoch in range(config.epochs):
         model.train()
         total = 0.0
@@ -83,7 +87,7 @@ def fit_features(batch: Batch, labels: np.ndarray, config: TrainConfig,
             rows = order[start : start + config.batch_size]
             ids, offsets, weights = to_tensors(_subset(batch, rows))
             loss = nn.functional.binary_cross_entropy_with_logits(
-                model(ids, offsets, weights), targets[rows])
+                model(ids, offsets, weights), targets[rows], weight=scale[rows])
             if config.l2 > 0:
                 loss = loss + config.l2 * model.embed.weight[ids].pow(2).sum() / len(rows)
             optimizer.zero_grad()
@@ -107,15 +111,20 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return best
 
 
-def train_model(texts: Sequence[str], labels: Sequence[int], config: TrainConfig,
-                progress: Progress | None = None) -> HashedBagClassifier:
-    """Train on (text, 0/1) pairs; a stable slice of `calibration_share` is held back to fit the
-    temperature (the model never trains on it, so the calibration is honest)."""
-    y = np.asarray(labels, dtype=np.int64)
+def train_model(texts: Sequence[str], labels: Sequence[float], config: TrainConfig,
+                progress: Progress | None = None,
+                weights: Sequence[float] | None = None) -> HashedBagClassifier:
+    """Train on (text, 0/1) pairs (0.5: neutral) with optional per-sentence loss weights; a
+    stable slice of `calibration_share` is held back to fit the temperature (the model never
+    trains on it, so the calibration is honest; neutral sentences are left out of it)."""
+    y = np.asarray(labels, dtype=np.float64)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
     batch = featurize_batch(texts, config.features)
-    calib = np.array([stable_bucket(t, 1000) < config.calibration_share * 1000 for t in texts])
-    fit_rows, cal_rows = np.flatnonzero(~calib), np.flatnonzero(calib)
-    model = fit_features(_subset(batch, fit_rows), y[fit_rows], config, progress)
+    calib = np.array([stable_bucket(t, 1000) < config.calibration_share * 1000 for t in texts],
+                     dtype=bool)
+    fit_rows = np.flatnonzero(~calib)
+    cal_rows = np.flatnonzero(calib & (y != 0.5))
+    model = fit_features(_subset(batch, fit_rows), y[fit_rows], config, progress, w[fit_rows])
     if len(cal_rows):
         temperature = fit_temperature(logits_of(model, _subset(batch, cal_rows)), y[cal_rows])
         model.temperature.fill_(temperature)

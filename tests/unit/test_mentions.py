@@ -10,6 +10,7 @@ from flows.sinks.schema import to_arrow
 from nlp.mentions import (
     MENTION_COLUMNS,
     Mention,
+    _asks,
     build_mentions,
     mention_pairs,
     mentions_as_sentences,
@@ -118,6 +119,22 @@ def test_mention_pairs_of_mixed_feedback(extractor, text, pairs):
     assert mention_pairs(mentions) == pairs
 
 
+def test_an_aspectless_clause_the_classifier_places_surely_opens_its_own_mention(extractor):
+    text = "店员态度很好，第二天就收到了货"
+    [mentions] = extractor.extract([text])
+    assert [(text[m.start:m.end], m.stage, m.stage_method) for m in mentions] == [
+        ("店员态度很好", "support", "cue"), ("第二天就收到了货", "deliver", "model")]
+    assert extractor.config.clause_model_confidence is not None
+
+
+def test_without_a_clause_threshold_an_aspectless_clause_joins_the_mention_before(
+        settings, components):
+    extractor = make_extractor(settings, components)
+    extractor.config.clause_model_confidence = None
+    [mentions] = extractor.extract(["店员态度很好，第二天就收到了货"])
+    assert [(m.stage, m.stage_method) for m in mentions] == [("support", "cue")]
+
+
 def test_a_clause_placed_by_the_classifier_alone_needs_polarity_words(extractor):
     [mentions] = extractor.extract(["我就问一下"])
     assert all(m.sentiment_label == "neutral" or m.stage_method != "model" for m in mentions)
@@ -135,6 +152,24 @@ def test_negators_are_tokens_not_characters_inside_words(extractor):
     assert lexicon.evidence("不太方便", ["不太", "方便"], general=False)[0] < 0
     assert lexicon.evidence("一点也不方便", ["一点", "也", "不", "方便"], general=False)[0] < 0
     assert lexicon.evidence("无法方便地查", ["无法", "方便", "地", "查"], general=False)[0] < 0
+    # the negator inside the token that holds the word ("不新鲜" is one jieba token)
+    assert lexicon.evidence("鱼不新鲜", ["鱼", "不新鲜"], general=False)[0] < 0
+    assert lexicon.evidence("鱼很新鲜", ["鱼", "很", "新鲜"], general=False)[0] > 0
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("能帮我改一下配送时间吗", True), ("我想预约下周六保养", True), ("麻烦帮我备注一下", True),
+    # statements of an experience, and rhetorical questions, are opinions
+    ("申请退款平台很快全额退了", False), ("我这个月话费怎么多扣了三十块", False),
+    ("怎么还没到", False), ("客服很耐心地帮我处理了", False),
+])
+def test_plain_questions_and_requests_by_their_last_clause(text, asks):
+    assert _asks(text) is asks
+
+
+def test_a_request_carries_no_opinion_of_its_words(extractor):
+    [mentions] = extractor.extract(["能帮我预约一下装机时间吗"])
+    assert all(m.sentiment_label == "neutral" for m in mentions)
 
 
 def test_invalid_polarity_pattern_is_a_config_error(tmp_path):

@@ -1,7 +1,9 @@
 """voc.sentiment.v1: the shipped model, its neutral rule, document sentiment and the registry."""
 
 import pytest
+import torch
 
+from flows.sentiment_data import not_near_duplicates, validation_split
 from nlp.errors import ConfigError, ModelNotFoundError
 from nlp.sentiment import load_backend
 from nlp.sentiment.base import SentimentResult
@@ -9,6 +11,7 @@ from nlp.sentiment.document import document_sentiment
 from nlp.sentiment.features import FeatureConfig, contrast_segments, feature_strings, negated_words
 from nlp.sentiment.labels import normalize_labels
 from nlp.sentiment.neutral import is_question_or_request
+from nlp.sentiment.train import TrainConfig, train_model
 from tests.conftest import ROOT
 
 
@@ -95,3 +98,26 @@ def test_model_card_and_size():
         assert needed in card
     size = sum(p.stat().st_size for p in (ROOT / "models/sentiment-zh-v1").iterdir())
     assert size < 5 * 2**20
+
+
+def test_weighted_training_with_unit_weights_is_the_unweighted_model():
+    texts = ["送餐太慢了", "客服态度很好", "东西坏了没人管", "发货很快", "我想问一下营业时间"] * 3
+    labels = [0, 1, 0, 1, 0.5] * 3
+    config = TrainConfig(epochs=2)
+    plain = train_model(texts, labels, config)
+    weighted = train_model(texts, labels, config, weights=[1.0] * len(texts))
+    assert torch.equal(plain.embed.weight, weighted.embed.weight)
+    heavier = train_model(texts, labels, config, weights=[3.0] * len(texts))
+    assert not torch.equal(plain.embed.weight, heavier.embed.weight)
+
+
+def test_near_duplicates_of_evaluation_sentences_are_dropped():
+    evaluation = ["快递三天了还没到，客服也不回消息", "味道不错"]
+    texts = ["快递三天了还没到！客服也不回消息。", "客服也不回消息", "味道不错", "味道不错哦哦哦",
+             "发货挺快的"]
+    # same text once punctuation is gone; five characters inside a scored sentence; a short
+    # clause that only shares a word stays
+    assert not_near_duplicates(texts, evaluation) == [3, 4]
+    train, validation = validation_split([(t, "positive") for t in texts], 0.4)
+    assert sorted(train + validation) == sorted((t, "positive") for t in texts)
+    assert validation == validation_split([(t, "positive") for t in reversed(texts)], 0.4)[1][::-1]

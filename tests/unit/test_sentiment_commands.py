@@ -60,3 +60,26 @@ def test_train_writes_a_versioned_model_with_card(tmp_path):
     result = runner.invoke(app, ["eval", "sentiment", "--model", str(out), "--data",
                                  str(ROOT / "tests/data/sentiment_customer_test.csv")])
     assert result.exit_code == 0 and last_json(result.output)["n"] == 225
+
+
+def test_train_with_labelled_clauses_keeps_validation_and_evaluation_sets_out(tmp_path):
+    clauses = tmp_path / "clauses.csv"
+    rows = [("送餐太慢了，等了一个小时", "negative"), ("客服态度很好", "positive"),
+            ("快递第二天就到了", "positive"), ("退款到现在还没到账", "negative"),
+            ("我想问一下营业时间", "neutral")] * 4
+    rows = [(f"{text}{i}", label) for i, (text, label) in enumerate(rows)]
+    calibration = ROOT / "data/labelled/sentiment_customer_calibration.csv"
+    with calibration.open(encoding="utf-8") as handle:
+        rows.append((next(csv.DictReader(handle))["text"] + "。", "positive"))  # a near copy
+    with clauses.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([("text", "label"), *rows])
+    out = tmp_path / "sentiment-cx-v1"
+    result = runner.invoke(app, ["train", "sentiment", "--out", str(out), "--no-default-data",
+                                 "--labelled", str(clauses), "--labelled-weight", "2",
+                                 "--labelled-validation", "0.3", "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    assert f"--labelled {clauses} --labelled-weight 2.0" in config["training_command"]
+    assert "20 customer clauses" in config["data"][0]  # the near copy is dropped
+    validation = config["metrics"]["cx_clauses_validation"]["n"]
+    assert 0 < validation < 20 and f"{validation} held out" in config["data"][0]
