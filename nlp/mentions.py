@@ -8,7 +8,8 @@ those point to several stages, a strong cue after a setting ("下单后", "送�
 object word (`objects`: 衣服, 东西) or a topic keyword. A clause with its own aspect opens a
 mention; a clause without one belongs to the mention before it ("送餐太慢了，等了一个小时")
 unless the stage classifier is sure of another stage for it (`clause_model_confidence`: "店员
-态度很好，第二天就收到了货"), or, after a contrast marker, opens a mention of its own
+态度很好，第二天就收到了货"; never a short judgement such as "挺快的"), or, after a contrast
+marker, opens a mention of its own
 (aspect-less clauses before a contrast are a mention of their own too). A clause that only states a verdict ("五星好评") names no
 aspect. A mention that names only an aspect ("物流、客服都很差") shares the opinion of the
 mention after it; one stating a promise ("客服承诺24小时内回电") shares the negative opinion of
@@ -64,15 +65,19 @@ _SPLIT_MARKER = re.compile(
     r"|(?i:\b(?:but|however|though)\b)")
 _CONTRAST = re.compile(r"^(?:但是|可是|然而|不过|但|却|可惜|只是|就是|可|倒是|结果|好在|实际"
                        r"|(?i:but|however|though)\b)")
-# A contrast inside a clause ("理财产品收益倒是一直还行"): the clause has its own opinion.
-_CONTRAST_INSIDE = re.compile(r"倒是|反而|反倒")
+# A contrast inside a clause ("理财产品收益倒是一直还行", "其他倒还好"): the clause has its own
+# opinion.
+_CONTRAST_INSIDE = re.compile(r"倒是|倒还|倒也|反而|反倒")
 # A clause stating what was promised or expected ("客服承诺24小时内回电", "说好15天发货"): when
 # the next mention breaks it, it shares that mention's (negative) opinion.
 _SETUP = re.compile(r"承诺|说好|说是|明明|号称|本来以为|原以为|以为|写的是|写着|宣传的是|标的是|标着"
                     r"|(广告|宣传|介绍|页面|详情|活动|客服|经理|销售|店员|营业员)[上里中]?(说|写|讲|保证)")
 # Tokens after which a cue is the setting, not the subject ("下单后迟迟不发货",
 # "送来的面咸得没法吃"): a strong cue after them names the clause's aspect.
-_SETTING = frozenset({"后", "时", "时候", "的时候", "之后", "以后", "之前", "前", "的", "里"})
+_SETTING = frozenset({"后", "时", "时候", "的时候", "之后", "以后", "之前", "前", "的", "里", "完"})
+# "价目表上写的贵了一倍", "广告说的礼品没寄": after what was said or written, 的 introduces its
+# content, not a setting.
+_SAID = re.compile(r"(说|写|讲|标|承诺|宣传|介绍)$")
 # Words at the start of a clause that are not part of what it says about the aspect.
 _LEAD = re.compile(
     r"^(?:(?:嗯+|呃+|啊|那个|就是说|就是|只是|不过|但是|可是|然而|但|却|而且|并且|另外|还有|同时"
@@ -342,6 +347,12 @@ def _asks(text: str) -> bool:
     return bool(last) and bool(_ASK.search(last)) and is_question_or_request(last)
 
 
+def _comment_only(clause: str) -> bool:
+    """A clause that is only a short judgement ("挺快的", "很方便", "太慢了"): it comments on the
+    mention before it rather than naming an aspect of its own."""
+    return len(_WORD.findall(_FUNCTION.sub("", clause))) < 3
+
+
 def _is_bare(text: str, aspect: str) -> bool:
     rest = text.replace(aspect, "", 1) if aspect else text
     return len(_WORD.findall(_FUNCTION.sub("", rest))) < 2
@@ -431,7 +442,10 @@ class MentionExtractor:
                                         cue.touchpoint, setup=clause.setup))
                 continue
             aspect = self._topic_aspect(toks)
-            if clause.contrast or not mentions:
+            if texts[index] in work.verdicts:
+                # "想表扬一下", "强烈推荐": a verdict on what is said around it, no stage of its own
+                pass
+            elif clause.contrast or not mentions:
                 modelled = work.tagged(toks) if self.tagger.model is not None else cue
                 if modelled.method == "model" or (clause.contrast and mentions):
                     # a contrast opens its own opinion even when no stage is sure
@@ -442,7 +456,9 @@ class MentionExtractor:
                                             else "none", modelled.touchpoint,
                                             setup=clause.setup))
                     continue
-            placed = self._own_stage(toks, mentions[-1], work) if mentions else None
+            placed = (self._own_stage(toks, mentions[-1], work)
+                      if mentions and texts[index] not in work.verdicts
+                      and not _comment_only(texts[index]) else None)
             if placed is not None:  # mentions exist, so no clauses are pending
                 mentions.append(Mention(clause.start, clause.end, aspect, placed.stage, "model",
                                         placed.touchpoint, setup=clause.setup))
@@ -516,15 +532,22 @@ class MentionExtractor:
         if cue.method != "cue" or len(cue.stages) < 2:
             return cue
         for index, token in enumerate(tokens[:-1]):
-            if token not in _SETTING:
+            if token not in _SETTING or (token == "的" and index and _SAID.search(tokens[index - 1])):
                 continue
             rest = tokens[index + 1:]
             head = match(rest) if match is not None else self.tagger.match([rest])[0]
-            if head.method == "cue" and head.confidence >= 0.75 and head.stage != cue.stage:
+            if (head.method == "cue" and head.confidence >= 0.75 and head.stage != cue.stage
+                    and not self._weak_evidence(head)):
                 return StageResult(head.stage, head.confidence, "cue", head.evidence,
                                    cue.stages, cue.touchpoint or head.touchpoint,
                                    head.cue_tokens)
         return cue
+
+    def _weak_evidence(self, result: StageResult) -> bool:
+        """A cue result resting on a weak cue ("开户时柜员态度很差": 柜员, 态度 name no subject
+        strongly enough to outrank the purchase setting)."""
+        spec = self.tagger.taxonomy.stages.get(result.stage)
+        return spec is not None and result.evidence in spec.weak_cues
 
     def _open_pending(self, mentions: list[Mention], text: str, start: int, end: int,
                       work: _ShardWork) -> None:
@@ -686,6 +709,7 @@ class _ShardWork:
         self.cues: dict[str, StageResult] = {}
         self.tags: dict[tuple[str, ...], StageResult] = {}
         self.heads: dict[tuple[str, ...], StageResult] = {}
+        self.verdicts: set[str] = set()  # clauses that only state an overall verdict
 
     def tokenize(self, texts: Sequence[str]) -> None:
         todo = [t for t in dict.fromkeys(texts) if t not in self.tokens]
@@ -718,6 +742,7 @@ class _ShardWork:
                 cue = ex._object(clause, cue)
             if ex._verdict is not None and ex._verdict.match(clause):
                 cue = StageResult(UNKNOWN, 0.0, "none", "")
+                self.verdicts.add(clause)
             self.cues[clause] = cue
         if ex.tagger.model is None:
             return

@@ -113,6 +113,26 @@ def test_english_contrast_and_a_contrast_inside_a_clause_split_opinions():
     # waiting and speed patterns
     ("新卡寄过来花了十天", {("deliver", "negative")}),
     ("实体卡第二天就送到", {("deliver", "positive")}),
+    # "用不了" is weak: what cannot be used (the coupon at checkout) names the aspect
+    ("优惠券付款的时候用不了，客服回得倒是很快", {("purchase", "negative"), ("support", "positive")}),
+    # a weak cue after a setting does not outrank the setting's strong cue
+    ("开户时柜员态度很差", {("purchase", "negative")}),
+    # "升级完" is a setting too
+    ("宽带升级完网速根本没变化", {("use", "negative")}),
+    # after "写的" comes what was written, not a setting: the charge stays the aspect
+    ("收费比官网上写的贵了三十块", {("billing", "negative")}),
+    # a price compared with elsewhere is a price judgement
+    ("这款耳机比官方店贵了两百", {("evaluate", "negative")}),
+    # failing on the first day is no speed praise
+    ("刚买第一天就坏了", {("use", "negative")}),
+    ("首页推送太频繁了", {("discover", "negative")}),
+    # a short judgement comments on the mention before it; a verdict opens nothing
+    ("退款昨天到账了，挺快的", {("billing", "positive")}),
+    ("就是想表扬一下，师傅安装得很仔细", {("deliver", "positive")}),
+    # "请耐心等待" is boilerplate, not praise
+    ("客服就回了一句请耐心等待", {("support", "negative")}),
+    # how long something was used is no wait
+    ("APP用了一个月，很流畅", {("use", "positive")}),
 ])
 def test_mention_pairs_of_mixed_feedback(extractor, text, pairs):
     [mentions] = extractor.extract([text])
