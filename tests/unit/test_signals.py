@@ -170,3 +170,33 @@ def test_keys_of_a_pattern(pattern, keys):
     from nlp.signals import _keys
 
     assert _keys(pattern) == (None if keys is None else frozenset(keys))
+
+
+# Everyday sentences that share words with the signal patterns (durations of use, praise, the
+# company acting, other senses of 重发/换/律师) must show no signal; found in a review.
+@pytest.mark.parametrize("text", [
+    "这个耳机听了两个小时都不累", "蛋糕放了两天还是很新鲜", "桌子很稳，纹丝不动", "这家店味道一直没变",
+    "我申请了7天无理由退货", "维修3天就修好了", "我信用卡逾期3天了，会影响征信吗",
+    "客服说三天内发货，结果第二天就到了，还是挺满意的", "这款面膜敷了半个月一直没过敏",
+    "昨天下单发货，今天又降价了", "会员每个月可以申请3次免费洗车", "周末打了三个小时游戏",
+    "我前后买了三次了，质量一直很稳定", "这家店我来了好多回了，每次都很满意", "宝宝严重发烧",
+    "商家重发了一个，很快就收到了", "这个菜谱我做了好几遍", "这是第二次发错货了", "退款已经转回来了",
+    "客服又说明天回电话", "去年换了家具", "店员马上换别的给我了", "打算更换滤芯", "年底最后一次促销",
+    "我的律师朋友推荐我来这家店", "这家店真正做到了保护消费者权益",
+])
+def test_everyday_sentences_show_no_signal(signal_config, segmenter, text):
+    assert SignalDetector(signal_config).sentence_signals(segmenter.tokens(text)) == []
+
+
+@pytest.mark.parametrize(("text", "signal"), [
+    ("我打了五次电话，师傅才上门", "effort_contacts"),
+    ("之后我又打了三次电话还是没人处理", "effort_contacts"),
+    ("足足等了三个小时，终于等到人来修", "effort_wait"),
+    ("商家以缺货为由，拖了一个月还没发货", "effort_wait"),
+    ("带着孩子，孩子和我在门口等了一个多小时", "effort_wait"),
+    ("我已经投诉到12315了，绝不撤回", "escalation"),
+    ("未经本人同意开通业务，我要销户", "churn"),
+    ("一个月了都没有给我换货，我要销户", "churn"),
+])
+def test_vetoes_stay_local_to_what_they_mean(signal_config, segmenter, text, signal):
+    assert signal in SignalDetector(signal_config).sentence_signals(segmenter.tokens(text))
