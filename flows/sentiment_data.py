@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from flows.corpus import read_labelled_csv
-from nlp.errors import MissingDependencyError
+from nlp.errors import ConfigError, MissingDependencyError
 from nlp.normalize import normalize_text
 from nlp.sentiment.labels import normalize_labels
 from nlp.sentiment.train import stable_bucket
@@ -62,14 +62,19 @@ def neutral_check_counts(labels: list[str]) -> dict[str, int]:
     return {"n": len(labels), **{name: labels.count(name) for name in ("neutral", "positive", "negative")}}
 
 
-def neutral_check_sentences(path: Path = Path("tests/data/sentiment_neutral_checks.txt")) -> list[str]:
+def neutral_check_sentences(path: Path | None = None) -> list[str]:
     """Questions, requests and plain statements that must come out neutral (one a line)."""
+    path = ROOT / NEUTRAL_CHECKS if path is None else path
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 # Sentences the sentiment model is evaluated or calibrated on, or that the mention evaluation
-# scores: a labelled training clause must not be one of them, or a near copy.
-EVALUATION_SETS = (Path("tests/data/mixed_aspects.csv"), Path("tests/data/sentiment_customer_test.csv"),
+# scores: a labelled training clause must not be one of them, or a near copy. Relative to the
+# repository root, not the working directory; every one of them must exist.
+ROOT = Path(__file__).resolve().parents[1]
+NEUTRAL_CHECKS = Path("tests/data/sentiment_neutral_checks.txt")
+EVALUATION_SETS = (Path("tests/data/mixed_aspects.csv"), Path("tests/data/mixed_aspects_test.csv"),
+                   Path("tests/data/sentiment_customer_test.csv"), NEUTRAL_CHECKS,
                    Path("data/labelled/sentiment_customer_calibration.csv"))
 _NOT_WORD = re.compile(r"[^\w]+|_")
 TARGETS = {"negative": 0.0, "neutral": 0.5, "positive": 1.0}
@@ -81,7 +86,20 @@ def squeeze(text: str) -> str:
 
 
 def evaluation_sentences(paths: Sequence[Path] = EVALUATION_SETS) -> list[str]:
-    return [t for path in paths if path.is_file() for t in read_labelled_csv(path, "text", None)[0]]
+    """Every sentence of the evaluation sets (CSV: the `text` column; .txt: one a line).
+    Relative paths are resolved from the repository root; a missing set is an error, so no
+    set is silently left out of the decontamination."""
+    sentences: list[str] = []
+    for path in paths:
+        full = path if path.is_absolute() else ROOT / path
+        if not full.is_file():
+            raise ConfigError(f"evaluation set '{full}' not found: the labelled training clauses "
+                              "cannot be checked against it")
+        if full.suffix == ".txt":
+            sentences += neutral_check_sentences(full)
+        else:
+            sentences += read_labelled_csv(full, "text", None)[0]
+    return sentences
 
 
 def not_near_duplicates(texts: Sequence[str], evaluation: Sequence[str], span: int = 10,
@@ -114,9 +132,14 @@ def labelled_clauses(path: Path, evaluation: Sequence[str]) -> list[tuple[str, s
 
 def validation_split(items: Sequence[tuple[str, str]], share: float
                      ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(train, validation): a stable `share` of the items, by a hash of the text alone."""
+    """(train, validation): a stable `share` of the items, by a hash of the text alone.
+    Validation clauses that are near-duplicates of a training clause (`not_near_duplicates`)
+    are dropped: they would score what the model memorised."""
     train, validation = [], []
     for item in items:
         (validation if stable_bucket("validation:" + item[0], 1000) < share * 1000
          else train).append(item)
+    if train and validation:
+        keep = not_near_duplicates([t for t, _ in validation], [t for t, _ in train])
+        validation = [validation[i] for i in keep]
     return train, validation

@@ -8,7 +8,8 @@ those point to several stages, a strong cue after a setting ("下单后", "送�
 object word (`objects`: 衣服, 东西) or a topic keyword. A clause with its own aspect opens a
 mention; a clause without one belongs to the mention before it ("送餐太慢了，等了一个小时")
 unless the stage classifier is sure of another stage for it (`clause_model_confidence`: "店员
-态度很好，第二天就收到了货"; never a short judgement such as "挺快的"), or, after a contrast
+态度很好，第二天就收到了货"; never a short judgement such as "挺快的", nor a clause that only
+says how long it took: "等了一个小时", "一个小时才到"), or, after a contrast
 marker, opens a mention of its own
 (aspect-less clauses before a contrast are a mention of their own too). A clause that only states a verdict ("五星好评") names no
 aspect. A mention that names only an aspect ("物流、客服都很差") shares the opinion of the
@@ -19,7 +20,8 @@ sentence's own stage.
 Sentiment (the configured backend) is blended with word evidence (PolarityLexicon: CX patterns
 and words, DUTIR emotions, HowNet's lists as a fallback); a mention placed by the stage
 classifier alone needs word evidence to be non-neutral, a plain question or request has its
-words damped (`question_damping`), and `negative_stages` (leave) are
+words damped (`question_damping`; a why/how question about a charge, delay or fault and a request
+to stop, "请不要再给我打推销电话了", are complaints), and `negative_stages` (leave) are
 negative unless their words say positive. Emotions (nlp/emotions.py) are computed on each
 mention's text; offsets are character offsets into the normalised sentence.
 """
@@ -160,6 +162,12 @@ def aspect_tagger(tagger: JourneyTagger, tokenize: Callable[[str], list[str]],
 _CLAUSE_PUNCT = re.compile(r"[，,。！？!?；;]")
 # Negating words whose negator is not their first or last character (HowNet lists 无, 未 alone)
 _WORD_NEGATORS = frozenset({"无法", "未能", "毫无", "从未", "并未", "尚未", "未曾", "无从"})
+# Tokens that start or end with 不/没/别 but negate nothing: 网络不断掉线, 手机不停闪退,
+# 差不多扣了我两百块, 别人家的, 特别慢. 不错 negates only its own 错.
+_NOT_NEGATING = frozenset({
+    "不断", "不停", "不仅", "不光", "不但", "不过", "只不过", "差不多", "别人", "特别", "不少",
+    "不错", "不久", "不管", "不论", "不只", "不止", "不禁", "不得不", "没想到", "分别", "区别",
+    "告别", "级别", "类别", "别的", "别人家", "不一会", "不一会儿"})
 
 
 def _any_of(patterns: Sequence[str]) -> re.Pattern | None:
@@ -194,9 +202,18 @@ class PolarityLexicon:
         self._any_pattern = _any_of([*spec.positive_patterns, *spec.negative_patterns])
         self._general = self.positive | self.negative
 
+    def _is_negator(self, token: str) -> bool:
+        """不太, 没有, 不会, 无法, 从不, 并没; not 不断, 不停, 差不多, 别人 (_NOT_NEGATING)."""
+        if token in _NOT_NEGATING:
+            return False
+        return (token in self.negators or token in _WORD_NEGATORS or token[0] in "不没别"
+                or token[-1] in "不没")
+
     def _negated(self, text: str, tokens: Sequence[str], at: int) -> bool:
-        """A negator token (不太, 没有, 不会, ...; not the 无 of 无线 or the 未 of 未来) among
-        the two tokens of the same clause that end before character `at`."""
+        """A negator token (不太, 没有, 不会, ...; not the 无 of 无线 or the 未 of 未来, nor
+        不断, 不停, 差不多, 别人: _NOT_NEGATING) among the two tokens of the same clause that end
+        before character `at`, or the word inside a token that starts with its negator
+        ("不新鲜"; not the 多扣 of 差不多扣)."""
         window: list[str] = []
         pos = 0
         for token in tokens:
@@ -205,15 +222,17 @@ class PolarityLexicon:
                 continue
             pos = start + len(token)
             if pos > at:
-                if start < at and token[at - start - 1] in "不没别":
-                    return True  # the word inside a token with its negator ("不新鲜")
+                if start < at and (token not in _NOT_NEGATING or token == "不错") \
+                        and (at - start == 1 and token[0] in "不没别"
+                             or token[:at - start] in self.negators
+                             or token[:at - start] in _WORD_NEGATORS):
+                    return True  # the word inside a token, right after its negator ("不新鲜")
                 break
             window.append(token)
         for token in reversed(window[-2:]):
             if _CLAUSE_PUNCT.search(token):
                 return False
-            if token in self.negators or token in _WORD_NEGATORS or token[0] in "不没别" \
-                    or token[-1] in "不没":  # 不太, 没能; 从不, 并没
+            if self._is_negator(token):  # 不太, 没能; 从不, 并没
                 return True
         return False
 
@@ -337,14 +356,39 @@ class Mention:
 # question particle last ("能帮我改一下地址吗", "我想预约保养"). Narrower than the sentence rule
 # (nlp/sentiment/neutral.py) it is combined with: "申请退款很快就退了" and "怎么多扣了三十块"
 # state an experience.
-_ASK = re.compile(r"^(?:请问|请|麻烦|劳烦|帮我|帮忙|能不能|能否|可不可以|可以|我想|想|我要|想要"
-                  r"|需要|我需要|求)|(?:吗|呢|么|嘛)?[?？]$|(?:吗|呢|嘛)$")
+# Not 需要 / 求, nor 我想 / 想 alone: "需要改进的地方很多", "我想说服务真的很一般" are opinions;
+# 想 asks only with a request verb ("我想预约保养", "想咨询一下").
+_ASK = re.compile(r"^(?:请问|请|麻烦|劳烦|帮我|帮忙|能不能|能否|可不可以|可以|我要|想要|我需要"
+                  r"|我?想(?:要|预约|问|咨询|了解|办|买|申请|退|换|改|取消|查|知道|订|开通|报名|加|升级"
+                  r"|续|转|修|约|确认))|(?:吗|呢|么|嘛)?[?？]$|(?:吗|呢|嘛)$")
+# A why/how question about a charge, a delay or a fault is a complaint ("请问为什么扣了我两次钱？",
+# "怎么还没到"), not a plain question.
+_RHETORICAL = re.compile(
+    r"(?:为什么|为啥|凭什么|怎么|咋)(?:又|还|都|会|能|就|老是|总是|一直|这么|那么|给我|我)*.{0,6}?"
+    r"(?:扣|多收|乱收|收了?我|重复|两次|还没|没到|没收到|没发|没退|不退|不发|不到|不给|不回|没人"
+    r"|迟迟|这么慢|那么慢|这么久|那么久|坏|故障|闪退|掉线|断网|卡顿|卡死|卡住|打不开|用不了|不能用"
+    r"|失败|出错|搞错|弄错|发错|送错|少发|漏发|不见了|丢了)")
+# A request to stop ("请不要再给我打推销电话了", "求求你们别再…") complains about what goes on.
+_STOP = re.compile(r"不要再|别再|不要老|别老|不要总|别总|不要一直|别一直|不要天天|别天天|再也不要")
 
 
 def _asks(text: str) -> bool:
-    """A mention whose last clause is a plain question or request (no opinion of its own)."""
+    """A mention whose last clause is a plain question or request (no opinion of its own):
+    not a why/how question about a charge, delay or fault, nor a request to stop."""
     last = _CLAUSE_PUNCT.split(text.rstrip("，,。！？!?；; "))[-1].strip()
-    return bool(last) and bool(_ASK.search(last)) and is_question_or_request(last)
+    return (bool(last) and bool(_ASK.search(last)) and is_question_or_request(last)
+            and not _RHETORICAL.search(last) and not _STOP.search(last))
+
+
+# A clause that only says how long something took ("等了一个小时", "三天才到", "一个多小时了"):
+# it is about the mention before (or after) it and never opens a mention through the classifier.
+_WAIT = re.compile(r"等了|等到|等待|等候|才(?:到|来|送到|送达|收到|送来|拿到)(?!账)"
+                   r"|^(?:又|都|还|足足|整整|快|将近|超过|已经|过了|差不多|大概|至少)*"
+                   r"[一二两三四五六七八九十半几\d]+(?:个)?多?(?:小时|分钟|钟头|天|周|星期|礼拜|月)")
+
+
+def _waits(clause: str) -> bool:
+    return bool(_WAIT.search(clause))
 
 
 def _comment_only(clause: str) -> bool:
@@ -446,7 +490,8 @@ class MentionExtractor:
                 # "想表扬一下", "强烈推荐": a verdict on what is said around it, no stage of its own
                 pass
             elif clause.contrast or not mentions:
-                modelled = work.tagged(toks) if self.tagger.model is not None else cue
+                modelled = (work.tagged(toks) if self.tagger.model is not None
+                            and (clause.contrast or not _waits(texts[index])) else cue)
                 if modelled.method == "model" or (clause.contrast and mentions):
                     # a contrast opens its own opinion even when no stage is sure
                     start = clause.start if pending is None else pending
@@ -458,7 +503,7 @@ class MentionExtractor:
                     continue
             placed = (self._own_stage(toks, mentions[-1], work)
                       if mentions and texts[index] not in work.verdicts
-                      and not _comment_only(texts[index]) else None)
+                      and not _comment_only(texts[index]) and not _waits(texts[index]) else None)
             if placed is not None:  # mentions exist, so no clauses are pending
                 mentions.append(Mention(clause.start, clause.end, aspect, placed.stage, "model",
                                         placed.touchpoint, setup=clause.setup))
@@ -515,7 +560,10 @@ class MentionExtractor:
             lexical = ((lexical * found + spec.emotion_weight * signed)
                        / (found + spec.emotion_weight * len(felt)))
             found += len(felt)
-        if spec.question_damping < 1.0 and lexical and _asks(text):
+        if _STOP.search(text) or _RHETORICAL.search(text):
+            # a request to stop, or why a charge / delay / fault: a complaint however worded
+            lexical, found = min(lexical, -1.0) if found else -1.0, max(found, 1)
+        elif spec.question_damping < 1.0 and lexical and _asks(text):
             lexical *= spec.question_damping
         result = self.polarity.blend(result, lexical)
         if mention.stage_method == "model" and spec.model_needs_evidence and not found:

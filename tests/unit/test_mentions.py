@@ -177,6 +177,64 @@ def test_negators_are_tokens_not_characters_inside_words(extractor):
     assert lexicon.evidence("鱼很新鲜", ["鱼", "很", "新鲜"], general=False)[0] > 0
 
 
+@pytest.mark.parametrize("text", [
+    "差不多扣了我两百块", "网络不断掉线", "手机不停闪退", "不仅发货慢，客服还不理人", "不光物流慢",
+    "不但退款慢", "特别慢的快递", "不少商品有质量问题", "只不过客服态度差"])
+def test_words_that_hold_a_negator_character_but_negate_nothing(extractor, text):
+    # 不断, 不停, 差不多, 不仅, 不光, 不但, 特别, 不少, 只不过 are no negators
+    [mentions] = extractor.extract([text])
+    assert mentions and all(m.sentiment_label == "negative" for m in mentions if m.aspect)
+    assert not any(m.sentiment_label == "positive" for m in mentions)
+
+
+def test_non_negating_tokens_in_the_lexicon(extractor):
+    lexicon = extractor.polarity
+    assert lexicon.evidence("差不多扣了我两百块", ["差不多", "扣了", "我", "两百块"], general=False)[0] < 0
+    assert lexicon.evidence("网络不断掉线", ["网络", "不断", "掉线"], general=False)[0] < 0
+    assert lexicon.evidence("别人家很方便", ["别人", "家", "很", "方便"], general=False)[0] > 0
+    assert lexicon.evidence("不过很方便", ["不过", "很", "方便"], general=False)[0] > 0
+    # a negator token still negates, 不错 still negates its own 错 ("不新鲜" above)
+    assert lexicon.evidence("不方便", ["不", "方便"], general=False)[0] < 0
+
+
+def test_a_wait_clause_never_opens_a_mention_through_the_classifier(extractor):
+    # the module's own example: one deliver mention, not deliver + a `support` mention
+    for text in ("送餐太慢了，等了一个小时", "送餐太慢了，等了一个多小时", "外卖太慢了，一个小时才到"):
+        [mentions] = extractor.extract([text])
+        assert [(m.stage, m.sentiment_label) for m in mentions] == [("deliver", "negative")], text
+        assert mentions[0].end == len(text)
+
+
+@pytest.mark.parametrize("text", [
+    "请问为什么扣了我两次钱？", "需要改进的地方很多", "我想说服务真的很一般", "请不要再给我打推销电话了",
+    "求求你们别再给我打推销电话了"])
+def test_complaints_worded_as_questions_or_requests_are_negative(extractor, text):
+    [mentions] = extractor.extract([text])
+    assert [m.sentiment_label for m in mentions] == ["negative"], text
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("请问为什么扣了我两次钱？", False), ("请不要再给我打推销电话了", False), ("需要改进的地方很多", False),
+    ("我想说服务真的很一般", False), ("请问怎么退货", True), ("我想咨询一下营业时间", True),
+])
+def test_why_a_charge_and_requests_to_stop_are_no_plain_questions(text, asks):
+    assert _asks(text) is asks
+
+
+def test_stage_cues_that_are_no_delivery_leaving_or_billing(extractor):
+    stages = {text: {m.stage for m in ms} for text, ms in zip(
+        ["我的问题得到及时回复", "遇到慢性病住院", "准备换个家电", "账号无法退出登录", "快递到得很及时",
+         "真想换家银行", "定金还不让退"],
+        extractor.extract(["我的问题得到及时回复", "遇到慢性病住院", "准备换个家电", "账号无法退出登录",
+                           "快递到得很及时", "真想换家银行", "定金还不让退"]), strict=True)}
+    assert "deliver" not in stages["我的问题得到及时回复"] and "support" in stages["我的问题得到及时回复"]
+    assert "deliver" not in stages["遇到慢性病住院"]
+    assert "leave" not in stages["准备换个家电"]
+    assert "billing" not in stages["账号无法退出登录"]
+    assert stages["快递到得很及时"] == {"deliver"}
+    assert stages["真想换家银行"] == {"leave"} and stages["定金还不让退"] == {"billing"}
+
+
 @pytest.mark.parametrize(("text", "asks"), [
     ("能帮我改一下配送时间吗", True), ("我想预约下周六保养", True), ("麻烦帮我备注一下", True),
     # statements of an experience, and rhetorical questions, are opinions

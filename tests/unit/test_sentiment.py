@@ -1,9 +1,16 @@
 """voc.sentiment.v1: the shipped model, its neutral rule, document sentiment and the registry."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
-from flows.sentiment_data import not_near_duplicates, validation_split
+from flows.sentiment_data import (
+    EVALUATION_SETS,
+    evaluation_sentences,
+    not_near_duplicates,
+    validation_split,
+)
 from nlp.errors import ConfigError, ModelNotFoundError
 from nlp.sentiment import load_backend
 from nlp.sentiment.base import SentimentResult
@@ -121,3 +128,25 @@ def test_near_duplicates_of_evaluation_sentences_are_dropped():
     train, validation = validation_split([(t, "positive") for t in texts], 0.4)
     assert sorted(train + validation) == sorted((t, "positive") for t in texts)
     assert validation == validation_split([(t, "positive") for t in reversed(texts)], 0.4)[1][::-1]
+
+
+def test_validation_clauses_near_duplicates_of_training_clauses_are_dropped():
+    items = [(f"快递三天了还没到客服也不回消息{i}", "negative") for i in range(40)]
+    items += [(f"味道{c}", "positive") for c in "甲乙丙丁戊己庚辛"]
+    train, validation = validation_split(items, 0.3)
+    assert train and all(t.startswith("味道") for t, _ in validation)
+    assert not_near_duplicates([t for t, _ in validation], [t for t, _ in train]) == list(
+        range(len(validation)))
+
+
+def test_evaluation_sets_cover_every_scored_file_from_the_repository_root(tmp_path, monkeypatch):
+    names = {str(p) for p in EVALUATION_SETS}
+    assert {"tests/data/mixed_aspects.csv", "tests/data/mixed_aspects_test.csv",
+            "tests/data/sentiment_customer_test.csv", "tests/data/sentiment_neutral_checks.txt",
+            "data/labelled/sentiment_customer_calibration.csv"} <= names
+    monkeypatch.chdir(tmp_path)  # not the repository root
+    sentences = evaluation_sentences()
+    assert "请问怎么退货" in sentences  # a neutral check (a .txt, one a line)
+    assert any(s.startswith("本人上周下单购买的电饭煲") for s in sentences)  # mixed_aspects_test.csv
+    with pytest.raises(ConfigError, match="not found"):
+        evaluation_sentences([Path("tests/data/no_such_set.csv")])
