@@ -42,7 +42,7 @@ from flows.aggregate import (
 from flows.components import Components, load_components
 from flows.notify import notify_failure, notify_spikes
 from flows.report import build_report, publish_artifacts
-from flows.runner import ShardRunner
+from flows.runner import ShardRunner, release_memory
 from flows.shards import (
     SHARD_STEPS,
     ShardJob,
@@ -161,6 +161,7 @@ class StagedDocs(DocSource):
         self._models += 1
         path = self.jobs[0].root / f"topic-model-{self._models}.joblib"
         joblib.dump(model, path)
+        release_memory()  # the fit's garbage, before the workers load the model
         return self.runner.map(transform_shard, [(job, path) for job in self.jobs])
 
     def embeddings(self, k: int):
@@ -335,7 +336,10 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
     scratch = run_dir(settings.run.output_dir, run_id)
     try:
         with timer.step("load"):
+            # what this process uses (the shard jobs load the rest where they run): a broken
+            # segmenter or sentiment configuration still fails here, before any work
             comp = load_components(settings)
+            comp.segmenter, comp.sentiment, comp.taxonomy  # noqa: B018
         marks = Watermarks.load(settings.run.output_dir) if settings.run.incremental else None
         consumed: dict[str, tuple[Path, list[Path]]] = {}
         sweep(settings.run.output_dir, keep=run_id)
@@ -346,14 +350,19 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
                 duplicates = read_sources(settings, ctx, marks, run_date, shards, batches,
                                           consumed)
                 jobs = shards.close()
+                release_memory()  # the channels' raw records are staged: their heap to the OS
             with timer.step("process"):
                 summaries = runner.map(stage_shard, [(job,) for job in jobs])
                 logger.info("%d shards of at most %d records processed on %s", len(jobs),
                             settings.run.batch_size, settings.runner.kind)
+                # The topic step's jobs need none of the per-record models (nor the heap the
+                # stages left): fresh workers hold BERTopic and the topic model only.
+                runner.recycle()
             with timer.step("topics"):
                 source = StagedDocs(jobs, [s.docs for s in summaries], runner)
                 topics, topic_version, lineage = assign_topics(source, settings, comp, run_date)
                 runner.recycle()
+                release_memory()  # the fit's heap (sample, BERTopic internals) back to the OS
             with timer.step("aggregate"):
                 n_sentences = sum(s.sentences for s in summaries)
                 with_mentions = settings.mentions.enabled and n_sentences > 0
@@ -363,7 +372,9 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
                 finished = runner.map(finish_shard, [
                     (job, topics.doc_topics[offsets[k]:offsets[k + 1]], keywords)
                     for k, job in enumerate(jobs)])
+                runner.recycle()  # the workers' jobs are done: free them before DuckDB's work
                 frames = build_tables(jobs, topics, settings, comp, with_mentions, scratch)
+                release_memory()  # DuckDB's aggregation buffers
                 frames["topic_lineage"] = lineage
                 frames["quarantine"] = pd.DataFrame(
                     [asdict(q) for b in batches for q in b.quarantine],
@@ -411,6 +422,7 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     # The tables are committed; the report is derived from them and `voc report` can rebuild it.
+    release_memory()  # the sink's insert buffers
     report_paths = write_report(settings, run_date)
     overall = frames["painpoints"][frames["painpoints"]["channel"] == ALL_CHANNELS]
     publish_artifacts(run_date, run_id, counts, overall, report_paths,

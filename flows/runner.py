@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec
 from typing import Any
 
 from nlp.config import RunnerSettings
@@ -67,6 +70,24 @@ def release_memory() -> None:
         pass
 
 
+@contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """While workers are spawned: a spawned process re-runs the parent's `__main__` script
+    unless that is a module named `__main__` (multiprocessing.spawn). For `voc run` that script
+    imports flows/cli.py and with it every command's modules (BERTopic, transformers, torch:
+    ~400 MB per worker before its first job) although the jobs are module-level functions that
+    need nothing from it."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    main.__spec__ = ModuleSpec("__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
+
+
 def run_job(fn: Callable, *args: Any) -> Any:
     """A job in a pool worker, its memory released afterwards."""
     try:
@@ -109,9 +130,10 @@ class ShardRunner:
             self._dask = None
 
     def recycle(self) -> None:
-        """Stop the pool's workers; the next `map` starts fresh ones. After the topic step:
-        the workers then no longer hold BERTopic and the topic model (~1 GB between them)
-        while the next jobs run."""
+        """Stop the pool's workers; the next `map` starts fresh ones. Between the flow's
+        phases: after the per-record stages the topic step's workers need none of their models
+        (nor their leftover heap), and after the topic step the next jobs need no BERTopic and
+        topic model (~1 GB between the workers)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -124,8 +146,9 @@ class ShardRunner:
             return [fn(*job) for job in jobs]
         if self.kind == "dask":
             return self._map_dask(fn, jobs)
-        return [f.result() for f in [self._executor().submit(run_job, fn, *job)
-                                     for job in jobs]]
+        with _main_not_rerun():  # the pool spawns its workers on submit
+            futures = [self._executor().submit(run_job, fn, *job) for job in jobs]
+        return [f.result() for f in futures]
 
     def _executor(self):
         if self._pool is None:

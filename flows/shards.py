@@ -102,6 +102,7 @@ def process_records(records: Sequence[Record], settings: Settings
                     ) -> tuple[list[Record], pd.DataFrame, dict[str, float]]:
     """Normalise, segment, score and tag one shard; pure apart from the per-process model cache."""
     comp = load_components(settings)
+    comp.segmenter, comp.sentiment, comp.tagger, comp.detector  # noqa: B018 - loaded untimed
     clock = StepClock()
     opts = settings.normalize
     normalized = [normalize_record(r, simplified=opts.to_simplified, max_chars=opts.max_text_chars)
@@ -214,15 +215,20 @@ def stage_shard(job: ShardJob) -> ShardSummary:
 def _topic_model(path: str, mtime: float):
     import joblib
 
+    from flows.topic_store import load_bertopic
+
+    load_bertopic()  # before unpickling imports bertopic (and with it transformers)
     return joblib.load(path)
 
 
 def transform_shard(job: ShardJob, model_path: Path) -> tuple[np.ndarray, int]:
     """Topic ids (the model's own ids) of the shard's documents and the number of raw outliers;
     the embeddings go to embeddings-k.npy for the topic descriptions."""
+    from flows.topic_store import transform_in_pieces
+
     model = _topic_model(str(model_path), Path(model_path).stat().st_mtime)
     docs = pq.read_table(job.path("docs"), columns=["doc"])["doc"].to_pylist()
-    assigned = model.transform(docs)
+    assigned = transform_in_pieces(model, docs)
     embeddings = np.asarray(assigned.embeddings, dtype=np.float32)
     if not docs:
         embeddings = np.zeros((0, 0), dtype=np.float32)

@@ -4,6 +4,10 @@ Layout: `<topics.model_dir>/vNNNN/` with `bertopic.pkl` (BERTopic.save, pickle, 
 model), `state.joblib` (our embedder, centroids, parameters), `docs.json` (the fit sample of
 content-token documents, reused by the next refit), `lineage.json` and `meta.json` (version,
 fit date, parent, settings, stable id map, keywords). The highest complete version is current.
+
+BERTopic (and the topic model classes that import it) is imported on first use, through
+`load_bertopic`: a process that imports this module but fits or assigns no topics (`voc` and
+its commands, the shard workers' other jobs) never pays for it.
 """
 
 from __future__ import annotations
@@ -11,25 +15,65 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
 import numpy as np
-from bertopic import BERTopic
 
+from flows.components import torch_hidden
 from nlp.config import Settings, read_yaml, validate
-from nlp.topics import OUTLIER, TopicInfo, TopicModel, TopicParams, make_embedder
+from nlp.topics import OUTLIER, TopicInfo
 from nlp.topics.align import LineageEdge, align_topics
 from nlp.topics.labels import clean_keywords, readable_label
-from nlp.topics.model import Assignment, BackendAdapter
 from nlp.topics.overrides import TopicOverrides, merge_keywords
+
+if TYPE_CHECKING:
+    from nlp.topics.model import Assignment, TopicModel, TopicParams
 
 log = logging.getLogger(__name__)
 # The topic_lineage table (flows/sinks/schema.py): one row per edge of a refit's alignment.
 LINEAGE_COLUMNS = ["old_topic_id", "new_topic_id", "relation", "similarity", "shared_docs",
                    "from_version", "to_version"]
+
+
+def load_bertopic() -> None:
+    """Import bertopic and the topic model module (nlp.topics.model) with transformers (and
+    torch, when not loaded yet) hidden (flows/components.py): bertopic's optional LLM /
+    transformers representations, which we never use, then become its `NotInstalled`
+    placeholders (~100 MB less per process, ~300 MB without torch). Anything that needs them
+    later (the sentence-transformers embedding) still imports them normally."""
+    if "nlp.topics.model" in sys.modules:
+        return
+    with torch_hidden():
+        import bertopic  # noqa: F401
+    import nlp.topics.model  # noqa: F401
+
+
+# Documents per TopicModel.transform call. Its HDBSCAN neighbour search (nlp/topics/predict.py)
+# builds a (4,096 documents x fit sample) float32 matrix, ~330 MB at 20,000 fitted documents and
+# twice that while it is built; pieces of 2,048 documents halve it (~550 MB less per worker, no
+# more CPU). Every step of the transform (embedding, neighbours, outlier reduction) is per
+# document, so the pieces give the same topics, embeddings and outlier count.
+TRANSFORM_PIECE = 2048
+
+
+def transform_in_pieces(model: TopicModel, docs: Sequence[str],
+                        piece: int = TRANSFORM_PIECE) -> Assignment:
+    """`model.transform(docs)`, `piece` documents at a time."""
+    docs = list(docs)
+    if len(docs) <= piece:
+        return model.transform(docs)
+    from nlp.topics.model import Assignment
+
+    parts = [model.transform(docs[i:i + piece]) for i in range(0, len(docs), piece)]
+    raw = sum(round(p.raw_outlier_share * len(p.topics)) for p in parts)
+    return Assignment([t for p in parts for t in p.topics], raw / len(docs),
+                      np.concatenate([np.asarray(p.embeddings) for p in parts]))
 
 
 def model_root(settings: Settings) -> Path:
@@ -44,6 +88,9 @@ def load_overrides(path: Path) -> TopicOverrides:
 
 
 def topic_params(settings: Settings) -> TopicParams:
+    load_bertopic()
+    from nlp.topics.model import TopicParams
+
     t = settings.topics
     return TopicParams(min_topic_size=t.min_topic_size, min_samples=t.min_samples,
                        cluster_selection=t.cluster_selection, reduce_dim=t.reduce_dim,
@@ -52,6 +99,10 @@ def topic_params(settings: Settings) -> TopicParams:
 
 
 def new_topic_model(settings: Settings, stopwords: frozenset[str]) -> TopicModel:
+    load_bertopic()
+    from nlp.topics.embeddings import make_embedder
+    from nlp.topics.model import TopicModel
+
     t = settings.topics
     embedder = make_embedder(t.embedding, t.embedding_dim, t.seed, t.embedding_model_dir)
     return TopicModel(embedder, topic_params(settings), stopwords)
@@ -97,6 +148,12 @@ class TopicStore:
         return f"v{int(versions[-1][1:]) + 1:04d}" if versions else "v0001"
 
     def load(self, version: str, settings: Settings) -> StoredModel:
+        load_bertopic()
+        from bertopic import BERTopic
+
+        from nlp.topics.embeddings import make_embedder
+        from nlp.topics.model import BackendAdapter, TopicModel, TopicParams
+
         path = self.root / version
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
         state = joblib.load(path / "state.joblib")
@@ -182,7 +239,7 @@ class DocSource:
         keeps the embeddings for `embeddings(k)`."""
         out = []
         for k in range(len(self.counts)):
-            assigned = model.transform(self.docs(k))
+            assigned = transform_in_pieces(model, self.docs(k))
             self._embeddings[k] = np.asarray(assigned.embeddings, dtype=np.float32)
             out.append((np.asarray(assigned.topics, dtype=np.int64),
                         int(round(assigned.raw_outlier_share * self.counts[k]))))
@@ -270,12 +327,13 @@ def fit_new(settings: Settings, store: TopicStore, source: DocSource, run_date: 
         id_map, next_id, lineage = {t: t for t in internal}, len(internal), []
         corpus_topics = tonight
     else:
-        prev_new = model.transform(prev_docs).topics if prev_docs else []
+        prev_new = transform_in_pieces(model, prev_docs).topics if prev_docs else []
         prev_new = np.asarray(prev_new, dtype=np.int64)
         head = positions < n_prev
         prev_new[positions[head]] = np.asarray(fitted.topics, dtype=np.int64)[head]
         corpus_topics = np.concatenate([prev_new, tonight])
-        old_prev = previous.model.transform(prev_docs).topics if prev_docs else []
+        old_prev = (transform_in_pieces(previous.model, prev_docs).topics if prev_docs
+                    else [])
         old = previous.stable(list(old_prev) + previous_tonight.tolist())
         id_map, lineage, next_id = align_topics(
             old, corpus_topics.tolist(), previous.stable_keywords(),

@@ -48,6 +48,7 @@ from flows.report.mentions_view import (
 )
 from flows.report.theme import FONT_STACK
 from flows.report.xlsx import write_workbook
+from flows.runner import release_memory
 from flows.sinks.base import Sink
 from nlp.config import ReportSettings, TrendSettings
 from nlp.trends import daily_series
@@ -232,6 +233,7 @@ def build_report(sink: Sink, run_date: date, out_dir: Path,
     html_path = write_text_atomic(out_dir / HTML_NAME, render_html(
         page_context(data, report, trends, getattr(sink, "name", type(sink).__name__),
                      mention_context(sink, data, report))))
+    release_memory()  # the streamed passes' batches, before the workbook's
     xlsx_path = write_workbook(data.workbook_tables(report.xlsx_max_rows), out_dir / XLSX_NAME,
                                report.xlsx_max_rows)
     log.info("report for %s: %s, %s", run_date, html_path, xlsx_path)

@@ -59,13 +59,14 @@ class ReportData:
     stage_names: dict[str, str] = field(default_factory=dict)
     sink: Sink | None = None
 
-    def stream(self, table: str, columns: list[str]):
-        """`table`'s rows of this run date, `columns` only, as pandas frames in batches."""
+    def stream(self, table: str, columns: list[str], rows: int = 100_000):
+        """`table`'s rows of this run date, `columns` only, as pandas frames in batches of at
+        most `rows`."""
         if self.sink is None:
             frame = self.tables[table]
             yield frame[[c for c in columns if c in frame.columns]]
             return
-        for batch in iter_table(self.sink, table, self.run_date, columns):
+        for batch in iter_table(self.sink, table, self.run_date, columns, rows):
             yield arrow_to_frame(batch)
 
     def workbook_tables(self, max_rows: int) -> dict[str, pd.DataFrame]:
@@ -78,7 +79,7 @@ class ReportData:
                 continue
             columns = [f.name for f in SCHEMAS[name]]
             parts, n = [], 0
-            for batch in self.stream(name, columns):
+            for batch in self.stream(name, columns, max(1, min(max_rows, 100_000))):
                 parts.append(batch.head(max_rows - n))
                 n += len(parts[-1])
                 if n >= max_rows:

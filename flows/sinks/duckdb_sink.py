@@ -88,8 +88,10 @@ class DuckDBSink:
             select = ", ".join(f'"{c}"' if c in stored else
                                f'NULL::{duck_type(schema.field(c).type)} AS "{c}"'
                                for c in columns)
-            result = con.execute(f'SELECT {select} FROM "{table}" WHERE run_date = ?',
-                                 [run_date])
+            # A relation, not con.execute(): Arrow output of a DB-API result first copies
+            # every row (the whole night's table in memory); a relation's reader streams.
+            result = con.sql(f'SELECT {select} FROM "{table}" WHERE run_date = ?',
+                             params=[run_date])
             # duckdb >= 1.4 names it to_arrow_reader; older releases fetch_record_batch
             fetch = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
             reader = fetch(rows)
