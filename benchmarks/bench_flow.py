@@ -293,7 +293,7 @@ def markdown(result: dict) -> str:
         lines.append(f"Segmentation on {seg['sentences']:,} generated sentences: `jieba.lcut` "
                      f"{seg['jieba_lcut_mb_s']} MB/s, project segmenter ({engine.split('_')[0]}) "
                      f"{seg[engine]} MB/s on one core: **{seg['speedup']}x** (median of "
-                     f"{len(seg['rounds'])} CPU-time rounds; jieba-rs alone, the ceiling: "
+                     f"{len(seg['rounds'])} CPU-time rounds; jieba-rs alone, one call per sentence: "
                      f"{seg['rjieba_cut_only_speedup']}x); two worker processes as the flow "
                      f"runs: **{seg.get('two_processes_speedup_vs_one_core_jieba', '?')}x** "
                      "one-core `jieba.lcut`.")
