@@ -105,6 +105,13 @@ class Components:
     def detector(self) -> SignalDetector:
         return SignalDetector(self.signal_config)
 
+    def preload(self, *names: str) -> Components:
+        """Load the named components now (to fail early, or to keep loading out of a timed
+        step)."""
+        for name in names:
+            getattr(self, name)
+        return self
+
     def stage_weights(self, overrides: dict[str, float]) -> dict[str, float]:
         weights = {key: spec.weight for key, spec in self.taxonomy.stages.items()}
         return weights | overrides

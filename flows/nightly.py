@@ -338,8 +338,7 @@ def nightly(run_date: date | None = None, config_path: Path | None = None) -> di
         with timer.step("load"):
             # what this process uses (the shard jobs load the rest where they run): a broken
             # segmenter or sentiment configuration still fails here, before any work
-            comp = load_components(settings)
-            comp.segmenter, comp.sentiment, comp.taxonomy  # noqa: B018
+            comp = load_components(settings).preload("segmenter", "sentiment", "taxonomy")
         marks = Watermarks.load(settings.run.output_dir) if settings.run.incremental else None
         consumed: dict[str, tuple[Path, list[Path]]] = {}
         sweep(settings.run.output_dir, keep=run_id)

@@ -66,6 +66,8 @@ def test_components_load_each_model_on_first_use(settings):
     assert comp.taxonomy.stages and "_text_tools" in vars(comp)
     assert "sentiment" not in vars(comp) and "tagger" not in vars(comp)
     assert comp.tagger is comp.tagger
+    fresh = Components(settings).preload("sentiment", "detector")
+    assert {"sentiment", "detector"} <= set(vars(fresh)) and "tagger" not in vars(fresh)
 
 
 def test_transform_in_pieces_is_the_whole_transform(tmp_path, segmenter):

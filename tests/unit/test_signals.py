@@ -97,6 +97,15 @@ def test_no_signal_in_negations_questions_and_other_senses(signal_config, segmen
     ("嗯那个我这都第四次来问了", "effort_contacts"),
     ("这事没完，我要找媒体", "escalation"),
     ("以后打死也不来这家了", "churn"),
+    # vetoes stay local to what they mean (a review found each of these vetoed)
+    ("我打了五次电话，师傅才上门", "effort_contacts"),
+    ("之后我又打了三次电话还是没人处理", "effort_contacts"),
+    ("足足等了三个小时，终于等到人来修", "effort_wait"),
+    ("商家以缺货为由，拖了一个月还没发货", "effort_wait"),
+    ("带着孩子，孩子和我在门口等了一个多小时", "effort_wait"),
+    ("我已经投诉到12315了，绝不撤回", "escalation"),
+    ("未经本人同意开通业务，我要销户", "churn"),
+    ("一个月了都没有给我换货，我要销户", "churn"),
 ])
 def test_signals_stated_in_other_words(signal_config, segmenter, text, signal):
     assert signal in SignalDetector(signal_config).sentence_signals(segmenter.tokens(text))
@@ -187,16 +196,3 @@ def test_keys_of_a_pattern(pattern, keys):
 def test_everyday_sentences_show_no_signal(signal_config, segmenter, text):
     assert SignalDetector(signal_config).sentence_signals(segmenter.tokens(text)) == []
 
-
-@pytest.mark.parametrize(("text", "signal"), [
-    ("我打了五次电话，师傅才上门", "effort_contacts"),
-    ("之后我又打了三次电话还是没人处理", "effort_contacts"),
-    ("足足等了三个小时，终于等到人来修", "effort_wait"),
-    ("商家以缺货为由，拖了一个月还没发货", "effort_wait"),
-    ("带着孩子，孩子和我在门口等了一个多小时", "effort_wait"),
-    ("我已经投诉到12315了，绝不撤回", "escalation"),
-    ("未经本人同意开通业务，我要销户", "churn"),
-    ("一个月了都没有给我换货，我要销户", "churn"),
-])
-def test_vetoes_stay_local_to_what_they_mean(signal_config, segmenter, text, signal):
-    assert signal in SignalDetector(signal_config).sentence_signals(segmenter.tokens(text))
