@@ -65,37 +65,6 @@ from nlp.trends import KEY, add_trends, history_window
 DEV_SALT = "voc-dev-salt-change-me"
 
 
-@task(cache_policy=NO_CACHE)
-def read_source(channel: str, root: Path, patterns: list[str], ctx: SourceContext,
-                marks: Watermarks | None = None,
-                run_date: date | None = None) -> tuple[SourceBatch, list[Path]]:
-    """Read one channel's files (with a watermark: only the files `run_date` owns or that are
-    new, flows/watermark.py). Retried with the configured backoff (run.read_retry_delays):
-    a missing directory may be a mount that is not up yet, a locked file a copy in progress."""
-    if not root.is_dir():
-        raise FileNotFoundError(f"source '{channel}': input directory '{root}' does not exist")
-    files = list_files(root, patterns)
-    if marks is not None and run_date is not None:
-        files = marks.select(channel, root, files, run_date)
-    batch = read_channel(channel, files, ctx)
-    get_run_logger().info("%s: %d files, %d read, %d records, %d quarantined", channel,
-                          len(batch.files), batch.read, len(batch.records), len(batch.quarantine))
-    return batch, files
-
-
-def read_with_retries(channel: str, root: Path, patterns: list[str], ctx: SourceContext,
-                      settings: Settings, marks: Watermarks | None = None,
-                      run_date: date | None = None) -> tuple[SourceBatch, list[Path]]:
-    delays = settings.run.read_retry_delays
-    try:
-        return read_source.with_options(retries=len(delays), retry_delay_seconds=delays)(
-            channel, root, patterns, ctx, opaque(marks), run_date)
-    except OSError as exc:
-        raise SourceUnavailableError(
-            f"source '{channel}' ({root}) could not be read after {len(delays) + 1} attempts: "
-            f"{exc}. Nothing was written for this run date.") from exc
-
-
 def deduplicate(records: list[Record], seen: set[str], duplicates: list[str]) -> list[Record]:
     """Keep the first occurrence of each record id (files are read in name order); `seen` and
     `duplicates` carry over from the channels read before."""
@@ -111,7 +80,7 @@ def deduplicate(records: list[Record], seen: set[str], duplicates: list[str]) ->
 
 class ShardWriter:
     """Cuts the de-duplicated records, in reading order, into shards of `run.batch_size` and
-    stages each one (flows/staging.py), so that only one channel's records are ever held."""
+    stages each one (flows/staging.py), so that at most a shard's records are ever held."""
 
     def __init__(self, settings: Settings, scratch: Path, run_date: date, run_id: str) -> None:
         self.settings, self.scratch, self.run_date, self.run_id = (settings, scratch, run_date,
@@ -137,6 +106,77 @@ class ShardWriter:
                        self.run_id)
         write_records(job, records)
         self.jobs.append(job)
+
+    def mark(self) -> tuple[int, list[Record]]:
+        return len(self.jobs), list(self.pending)
+
+    def rollback(self, mark: tuple[int, list[Record]]) -> None:
+        """Back to `mark`: the shards staged since are deleted."""
+        n_jobs, pending = mark
+        for job in self.jobs[n_jobs:]:
+            job.path("records", "pkl").unlink(missing_ok=True)
+        del self.jobs[n_jobs:]
+        self.pending = list(pending)
+
+
+class ChannelIntake:
+    """Where a channel's records go as the source reads them: de-duplicated (first occurrence
+    of a record id wins, across channels) and staged as shards. `begin`, at the start of each
+    read attempt, undoes what a failed earlier attempt of the same channel staged, so a retried
+    read counts every record once."""
+
+    def __init__(self, shards: ShardWriter, seen: set[str], duplicates: list[str]) -> None:
+        self.shards, self.seen, self.duplicates = shards, seen, duplicates
+        self._mark = shards.mark()
+        self._n_duplicates = len(duplicates)
+        self._ids: list[str] = []  # ids this attempt added to `seen`
+
+    def begin(self) -> None:
+        self.shards.rollback(self._mark)
+        del self.duplicates[self._n_duplicates:]
+        self.seen.difference_update(self._ids)
+        self._ids = []
+
+    def __call__(self, records: list[Record]) -> None:
+        kept = deduplicate(records, self.seen, self.duplicates)
+        self._ids.extend(r.record_id for r in kept)
+        self.shards.add(kept)
+
+
+@task(cache_policy=NO_CACHE)
+def read_source(channel: str, root: Path, patterns: list[str], ctx: SourceContext,
+                marks: Watermarks | None = None, run_date: date | None = None,
+                intake: ChannelIntake | None = None) -> tuple[SourceBatch, list[Path]]:
+    """Read one channel's files (with a watermark: only the files `run_date` owns or that are
+    new, flows/watermark.py), handing the records to `intake` as they are read. Retried with
+    the configured backoff (run.read_retry_delays): a missing directory may be a mount that is
+    not up yet, a locked file a copy in progress; a retry first undoes what the failed attempt
+    staged."""
+    if intake is not None:
+        intake.begin()
+    if not root.is_dir():
+        raise FileNotFoundError(f"source '{channel}': input directory '{root}' does not exist")
+    files = list_files(root, patterns)
+    if marks is not None and run_date is not None:
+        files = marks.select(channel, root, files, run_date)
+    batch = read_channel(channel, files, ctx, intake)
+    get_run_logger().info("%s: %d files, %d read, %d records, %d quarantined", channel,
+                          len(batch.files), batch.read, batch.n_records, len(batch.quarantine))
+    return batch, files
+
+
+def read_with_retries(channel: str, root: Path, patterns: list[str], ctx: SourceContext,
+                      settings: Settings, marks: Watermarks | None = None,
+                      run_date: date | None = None, intake: ChannelIntake | None = None
+                      ) -> tuple[SourceBatch, list[Path]]:
+    delays = settings.run.read_retry_delays
+    try:
+        return read_source.with_options(retries=len(delays), retry_delay_seconds=delays)(
+            channel, root, patterns, ctx, opaque(marks), run_date, opaque(intake))
+    except OSError as exc:
+        raise SourceUnavailableError(
+            f"source '{channel}' ({root}) could not be read after {len(delays) + 1} attempts: "
+            f"{exc}. Nothing was written for this run date.") from exc
 
 
 class StagedDocs(DocSource):
@@ -173,8 +213,8 @@ class StagedDocs(DocSource):
 def read_sources(settings: Settings, ctx: SourceContext, marks: Watermarks | None,
                  run_date: date, shards: ShardWriter, batches: list[SourceBatch],
                  consumed: dict[str, tuple[Path, list[Path]]]) -> list[str]:
-    """Read every enabled channel, de-duplicate and stage its records as shards; the batches
-    keep their counts and quarantine only. Returns the duplicates."""
+    """Read every enabled channel, its records de-duplicated and staged as shards while they
+    are read; the batches keep their counts and quarantine only. Returns the duplicates."""
     seen: set[str] = set()
     duplicates: list[str] = []
     for channel in CHANNELS:
@@ -182,14 +222,11 @@ def read_sources(settings: Settings, ctx: SourceContext, marks: Watermarks | Non
         if not source.enabled:
             continue
         root = settings.run.input_dir / source.path
+        intake = ChannelIntake(shards, seen, duplicates)
         batch, files = read_with_retries(channel, root, source.patterns, ctx, settings, marks,
-                                         run_date)
+                                         run_date, intake)
         batches.append(batch)
         consumed[channel] = (root, files)
-        batch.n_records = len(batch.records)
-        records, batch.records = batch.records, []  # keep the counts, free the raw records
-        shards.add(deduplicate(records, seen, duplicates))
-        del records
     return duplicates
 
 
@@ -436,7 +473,7 @@ def runs_row(settings: Settings, run_date: date, run_id: str, started: datetime,
              counts: dict[str, int], batches: list[SourceBatch], sentiment, topic_version: str,
              timings: dict[str, float]) -> pd.DataFrame:
     per_channel = {
-        b.channel: {"read": b.read, "records": b.n_records or len(b.records),
+        b.channel: {"read": b.read, "records": b.n_records,
                     "quarantined": len(b.quarantine),
                     "files": len(b.files)}
         for b in batches

@@ -123,17 +123,17 @@ def add_trends(painpoints: pd.DataFrame, history: pd.DataFrame | None, run_date:
 
 def channel_counts(utterances: pd.DataFrame) -> pd.DataFrame:
     """Customer sentences per stage x topic x channel (per run date when the frame has one):
-    `volume` and `negative_count`; the report's per-channel breakdown."""
+    `volume` and `negative_count`; the report's per-channel breakdown. A frame of counts
+    (column `n`: rows per key, as the report holds the night's sentences) counts `n` per row."""
     keys = (["run_date"] if "run_date" in utterances.columns else []) + list(CHANNEL_KEY)
     customer = utterances[utterances["role"] == "customer"]
     if customer.empty:
         return pd.DataFrame(columns=[*keys, "volume", "negative_count"])
-    counted = customer.assign(negative=customer["sentiment_label"] == "negative")
+    n = customer["n"] if "n" in customer.columns else pd.Series(1, index=customer.index)
+    counted = customer.assign(volume=n, negative_count=n.where(
+        customer["sentiment_label"] == "negative", 0))
     grouped = counted.groupby(keys, dropna=False, sort=True)
-    return pd.DataFrame({
-        "volume": grouped.size(),
-        "negative_count": grouped["negative"].sum().astype(int),
-    }).reset_index()
+    return grouped[["volume", "negative_count"]].sum().astype(int).reset_index()
 
 
 def daily_series(history: pd.DataFrame, today: pd.DataFrame, keys: pd.DataFrame,

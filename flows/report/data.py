@@ -13,6 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from markupsafe import Markup
 
 from flows.report.sparkline import sparkline_svg
@@ -29,16 +30,13 @@ UNKNOWN_STAGE = "unknown"
 ROLE_NAMES = {"customer": "客户", "agent": "客服", "system": "系统"}
 
 
-# The night's big tables (millions of rows at scale) are held as these columns only; the report's
-# passes that need more (verbatims, conversations, the workbook's first rows) stream them from
+# The night's big tables (millions of rows at scale) are held as row counts per these columns
+# (column `n`), counted while streaming, so the report's memory does not grow with the night;
+# the passes that need rows (verbatims, conversations, the workbook's first rows) stream them from
 # the sink (flows.sinks.base.iter_table).
-LIGHT_COLUMNS: dict[str, list[str]] = {
-    "utterances": ["record_id", "channel", "role", "stage", "topic_id", "sentiment_label",
-                   "sentiment_score"],
-    "documents": ["record_id", "channel", "created_at", "industry", "product", "region",
-                  "rating", "n_turns", "n_customer_sentences", "language", "sentiment_label",
-                  "sentiment_score", "main_stage", "main_topic", "effort_score", "escalation",
-                  "churn", "resolution"],
+COUNT_KEYS: dict[str, list[str]] = {
+    "utterances": ["channel", "role", "stage", "topic_id", "sentiment_label"],
+    "documents": ["channel", "sentiment_label"],
     # the mention section streams its own aggregates (flows/report/mentions_view.py)
     "mentions": ["channel"],
 }
@@ -50,7 +48,7 @@ CONVERSATION_COLUMNS = ["record_id", "turn_index", "sentence_index", "role", "te
 @dataclass
 class ReportData:
     """The run date's tables plus the history the trend views need. `utterances`, `documents`
-    and `mentions` hold LIGHT_COLUMNS only; `stream` reads any columns of them from the sink."""
+    and `mentions` hold row counts per COUNT_KEYS (column `n`); `stream` reads their rows."""
 
     run_date: date
     tables: dict[str, pd.DataFrame]
@@ -74,7 +72,7 @@ class ReportData:
         column (`attrs["total_rows"]` keeps their full length for the sheet's note)."""
         out = {}
         for name, frame in self.tables.items():
-            if name not in LIGHT_COLUMNS or self.sink is None:
+            if name not in COUNT_KEYS or self.sink is None:
                 out[name] = frame
                 continue
             columns = [f.name for f in SCHEMAS[name]]
@@ -86,7 +84,7 @@ class ReportData:
                     break
             head = (pd.concat(parts, ignore_index=True) if parts
                     else to_frame(name, SCHEMAS[name].empty_table()))
-            head.attrs["total_rows"] = len(frame)
+            head.attrs["total_rows"] = int(frame["n"].sum())
             out[name] = head
         return out
 
@@ -107,7 +105,7 @@ class ReportData:
     def stage_order(self) -> list[str]:
         """Taxonomy order first, then other stages seen, `unknown` last."""
         seen = set(self.painpoints["stage"].dropna()) | set(
-            self.tables["utterances"]["stage"].dropna())
+            self.tables["utterances"]["stage"].dropna())  # counts: one row per stage seen
         order = [s for s in self.stage_names if s in seen]
         order += sorted(s for s in seen if s not in order and s != UNKNOWN_STAGE)
         return order + ([UNKNOWN_STAGE] if UNKNOWN_STAGE in seen else [])
@@ -129,11 +127,12 @@ def load_stage_names(taxonomy: Path | None) -> dict[str, str]:
 def load_report_data(sink: Sink, run_date: date, report: ReportSettings,
                      trends: TrendSettings, stage_names: dict[str, str] | None = None
                      ) -> ReportData:
-    """Read `run_date`'s tables (the big ones as LIGHT_COLUMNS, streamed) and the history
-    window; add trends when the stored painpoints have none (written before trends existed)."""
-    tables = {name: read_light(sink, name, run_date) if name in LIGHT_COLUMNS
+    """Read `run_date`'s tables (the big ones as counts, streamed) and the history window; add
+    trends when the stored painpoints have none (written before trends existed)."""
+    tables = {name: read_counts(sink, name, run_date) if name in COUNT_KEYS
               else sink.read_table(name, run_date) for name in TABLES}
-    if all(frame.empty for frame in tables.values()):
+    if all(frame.empty or ("n" in frame and not frame["n"].sum())
+           for frame in tables.values()):
         raise NoRunError(f"the sink holds no rows for run date {run_date}; run "
                          f"`voc run --date {run_date}` first or pick a date that has a run")
     days = max(report.history_days, history_window(trends))
@@ -149,13 +148,17 @@ def load_report_data(sink: Sink, run_date: date, report: ReportSettings,
     return ReportData(run_date, tables, history, runs_history, stage_names or {}, sink)
 
 
-def read_light(sink: Sink, table: str, run_date: date) -> pd.DataFrame:
-    """`run_date`'s rows of a big table, LIGHT_COLUMNS only, streamed in batches."""
-    columns = LIGHT_COLUMNS[table]
-    parts = [arrow_to_frame(b) for b in iter_table(sink, table, run_date, columns)]
+def read_counts(sink: Sink, table: str, run_date: date) -> pd.DataFrame:
+    """`run_date`'s rows of a big table counted per COUNT_KEYS (column `n`, nulls a key of their
+    own), one Arrow batch at a time: memory grows with the distinct keys, not the rows."""
+    keys = COUNT_KEYS[table]
+    parts = [batch.group_by(keys).aggregate([([], "count_all")])
+             for batch in iter_table(sink, table, run_date, keys) if batch.num_rows]
     if not parts:
-        return to_frame(table, SCHEMAS[table].empty_table())[columns]
-    return pd.concat(parts, ignore_index=True)
+        return to_frame(table, SCHEMAS[table].empty_table())[keys].assign(n=pd.Series(dtype=int))
+    counts = pa.concat_tables(parts).group_by(keys).aggregate([("count_all", "sum")])
+    frame = arrow_to_frame(counts.rename_columns([*keys, "n"]).select([*keys, "n"]))
+    return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- view objects for the template
@@ -271,7 +274,8 @@ def kpis(data: ReportData) -> list[Kpi]:
     documents = data.tables["documents"]
     customer = data.tables["utterances"]
     customer = customer[customer["role"] == "customer"]
-    processed = int(row["processed"]) if row is not None else len(documents)
+    n_customer = int(customer["n"].sum())
+    processed = int(row["processed"]) if row is not None else int(documents["n"].sum())
     tiles = []
     previous = data.runs_history[(data.runs_history["run_date"] < data.run_date)
                                  & (data.runs_history["status"] == "completed")]
@@ -289,8 +293,9 @@ def kpis(data: ReportData) -> list[Kpi]:
                          f"占读取 {percent(quarantined / read if read else None, 1)}",
                          "warn" if quarantined else ""))
         tiles.append(Kpi("重复跳过", f"{int(row['duplicates']):,}"))
-    negative = (customer["sentiment_label"] == "negative").mean() if len(customer) else None
-    tiles.append(Kpi("负面句占比", percent(negative, 1), f"客户句 {len(customer):,}",
+    negative = (customer.loc[customer["sentiment_label"] == "negative", "n"].sum() / n_customer
+                if n_customer else None)
+    tiles.append(Kpi("负面句占比", percent(negative, 1), f"客户句 {n_customer:,}",
                      "bad" if is_finite(negative) and negative >= 0.4 else ""))
     spikes = int(data.painpoints["spike"].fillna(False).astype(bool).sum()) \
         if not data.painpoints.empty else 0
@@ -371,7 +376,7 @@ def top_painpoints(data: ReportData, settings: ReportSettings) -> list[Painpoint
     utterances = data.tables["utterances"]
     customer = utterances[utterances["role"] == "customer"]
     sizes = {(k[0], int(k[1])): int(n) for k, n in
-             customer.groupby(list(KEY), sort=False).size().items()}
+             customer.groupby(list(KEY), sort=False)["n"].sum().items()}
     shown_n = settings.verbatims + settings.more_verbatims
     examples = {(r.stage, int(r.topic_id)): list(r.example_record_ids or [])
                 for r in top.itertuples(index=False)}

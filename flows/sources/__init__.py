@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from flows.sources import call, chat, complaints, forum
 from flows.sources.base import QuarantineItem, RecordProblem, SourceBatch, SourceContext, quarantine
 from nlp.errors import Reason
+from nlp.records import Record
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +26,13 @@ def list_files(root: Path, patterns: list[str]) -> list[Path]:
     return sorted(files)
 
 
-def read_channel(channel: str, files: list[Path], ctx: SourceContext) -> SourceBatch:
+def read_channel(channel: str, files: list[Path], ctx: SourceContext,
+                 drain: Callable[[list[Record]], None] | None = None,
+                 drain_every: int = 10_000) -> SourceBatch:
     """Read every file of one channel; a file that cannot be decoded or opened is quarantined
-    whole and the others are still read."""
-    batch = SourceBatch(channel=channel)
+    whole and the others are still read. With `drain`, records go to it in groups of
+    `drain_every` as they are read (SourceBatch.add) and the batch keeps counts only."""
+    batch = SourceBatch(channel=channel, drain=drain, drain_every=drain_every)
     reader = READERS[channel]
     for path in files:
         batch.files.append(path.name)
@@ -40,6 +45,7 @@ def read_channel(channel: str, files: list[Path], ctx: SourceContext) -> SourceB
             log.warning("%s: cannot read %s: %s", channel, path, exc)
             batch.read += 1
             quarantine(batch, path, "file", RecordProblem(Reason.UNREADABLE_FILE, str(exc)), "")
+    batch.flush()
     return batch
 
 

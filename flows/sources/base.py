@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,14 +29,30 @@ class QuarantineItem:
 
 @dataclass(slots=True)
 class SourceBatch:
-    """What one source read: `read` counts input units (rows, lines, objects, unparseable tails)."""
+    """What one source read: `read` counts input units (rows, lines, objects, unparseable tails).
+
+    With `drain`, records are handed to it every `drain_every` records (and at `flush`) instead
+    of piling up: a channel's memory is bounded by that, not by its files."""
 
     channel: str
     records: list[Record] = field(default_factory=list)
     quarantine: list[QuarantineItem] = field(default_factory=list)
     read: int = 0
     files: list[str] = field(default_factory=list)
-    n_records: int = 0  # len(records), kept when the flow frees the records after de-duplication
+    n_records: int = 0  # records built, drained or not
+    drain: Callable[[list[Record]], None] | None = None
+    drain_every: int = 10_000
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+        self.n_records += 1
+        if self.drain is not None and len(self.records) >= self.drain_every:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.drain is not None and self.records:
+            records, self.records = self.records, []
+            self.drain(records)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +233,6 @@ def read_json_array_file(path: Path, ctx: SourceContext, batch: SourceBatch, to_
         try:
             if not isinstance(obj, dict):
                 raise RecordProblem(Reason.NOT_AN_OBJECT)
-            batch.records.append(to_record(obj, ctx))
+            batch.add(to_record(obj, ctx))
         except RecordProblem as problem:
             quarantine(batch, path, location, problem, obj, pii_keys)

@@ -107,6 +107,6 @@ def read_file(path: Path, ctx: SourceContext, batch: SourceBatch) -> None:
             quarantine(batch, path, location, problem, ",".join(header or []))  # masked
             continue
         try:
-            batch.records.append(ticket_to_record(row, ctx))
+            batch.add(ticket_to_record(row, ctx))
         except RecordProblem as problem:
             quarantine(batch, path, location, problem, row, PII_COLUMNS)

@@ -58,6 +58,6 @@ def read_file(path: Path, ctx: SourceContext, batch: SourceBatch) -> None:
         try:
             if not isinstance(obj, dict):
                 raise RecordProblem(Reason.NOT_AN_OBJECT)
-            batch.records.append(post_to_record(obj, ctx))
+            batch.add(post_to_record(obj, ctx))
         except RecordProblem as problem:
             quarantine(batch, path, location, problem, obj)

@@ -4,10 +4,11 @@ flows/components.py)."""
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import textwrap
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +91,31 @@ def test_transform_in_pieces_is_the_whole_transform(tmp_path, segmenter):
     assert pieces.topics == whole.topics
     assert pieces.raw_outlier_share == whole.raw_outlier_share
     assert np.array_equal(pieces.embeddings, whole.embeddings)
+
+
+def test_a_retried_read_stages_each_record_once(tmp_path, settings):
+    # records reach the shards while a channel is read; a failed attempt's shards are undone
+    from flows.nightly import ChannelIntake, ShardWriter
+    from nlp.records import Record, Utterance
+
+    def record(i):
+        return Record(record_id=f"r{i}", channel="forum", source_id=str(i),
+                      created_at=datetime(2026, 11, 25, tzinfo=UTC),
+                      turns=[Utterance(role="customer", text=f"第{i}条")])
+
+    run = settings.model_copy(update={"run": settings.run.model_copy(update={"batch_size": 4})})
+    shards = ShardWriter(run, tmp_path, date(2026, 11, 25), "run")
+    seen, duplicates = set(), []
+    ChannelIntake(shards, seen, duplicates)([record(0), record(1)])  # an earlier channel
+    intake = ChannelIntake(shards, seen, duplicates)
+    intake.begin()
+    intake([record(i) for i in range(1, 8)])  # r1 is a duplicate of the earlier channel
+    assert len(shards.jobs) == 2 and duplicates == ["forum:1"]
+    intake.begin()  # the attempt failed after staging: a retry starts again from the mark
+    assert len(shards.jobs) == 0 and duplicates == [] and seen == {"r0", "r1"}
+    intake([record(i) for i in range(1, 10)])
+    jobs = shards.close()
+    assert sum(len(pickle.loads(j.path("records", "pkl").read_bytes()))
+               for j in jobs) == 2 + 8 and duplicates == ["forum:1"]
+    assert sorted(p.name for p in tmp_path.rglob("*.pkl")) == sorted(
+        j.path("records", "pkl").name for j in jobs)

@@ -170,3 +170,15 @@ def test_quarantine_excerpts_carry_no_personal_data(tmp_path):
     assert len(batch.quarantine) == 2 and len(batch_calls.quarantine) == 1
     for secret in ("赵敏", "C77", "钱多多", "C78", "13812345678", "13900112233", "U991"):
         assert secret not in text, secret
+
+
+def test_a_draining_batch_hands_records_on_in_groups_and_keeps_counts(tmp_path):
+    path = tmp_path / "t.csv"
+    rows = [f"T{i},2026-11-23 14:05:00,C{i},,,telecom,宽带第{i}天还没开通,\n" for i in range(7)]
+    path.write_text(HEADER + "".join(rows) + "T9,broken\n", encoding="utf-8")
+    groups = []
+    batch = read_channel("complaint", [path], CTX, drain=groups.append, drain_every=3)
+    assert [len(g) for g in groups] == [3, 3, 1]  # the rest at the end
+    assert [r.source_id for g in groups for r in g] == [f"T{i}" for i in range(7)]
+    assert batch.records == [] and batch.n_records == 7
+    assert batch.read == 8 and len(batch.quarantine) == 1

@@ -1,4 +1,4 @@
-"""Records per channel today (documents table)."""
+"""Records per channel today (the documents table's counts)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from flows.report.theme import CHANNEL_COLORS, CHANNEL_NAMES, channel_name, styl
 
 
 def records_per_channel(documents: pd.DataFrame) -> go.Figure:
-    counts = documents["channel"].value_counts()
+    """`documents`: record counts (column `n`) per channel (and any other keys)."""
+    counts = documents.groupby("channel")["n"].sum()
+    counts = counts[counts > 0].sort_values(ascending=False, kind="stable")
     channels = [c for c in CHANNEL_NAMES if c in counts] + sorted(
         c for c in counts.index if c not in CHANNEL_NAMES)
     fig = go.Figure(go.Bar(

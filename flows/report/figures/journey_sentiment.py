@@ -25,7 +25,8 @@ from flows.report.theme import (
 
 
 def _shares(customer: pd.DataFrame, stages: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    counts = pd.crosstab(customer["stage"], customer["sentiment_label"]).reindex(
+    counts = pd.crosstab(customer["stage"], customer["sentiment_label"], values=customer["n"],
+                         aggfunc="sum").fillna(0).astype(int).reindex(
         index=list(stages), columns=list(SENTIMENTS), fill_value=0)
     totals = counts.sum(axis=1).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -35,6 +36,7 @@ def _shares(customer: pd.DataFrame, stages: Sequence[str]) -> tuple[np.ndarray, 
 
 def stage_sentiment_heatmap(utterances: pd.DataFrame, stages: Sequence[str],
                             stage_names: Mapping[str, str]) -> go.Figure:
+    """`utterances`: sentence counts (column `n`) per channel, role, stage and sentiment."""
     customer = utterances[(utterances["role"] == "customer") & utterances["stage"].notna()]
     present = set(customer["channel"].dropna())
     channels = [ALL] + [c for c in CHANNEL_NAMES if c in present] + sorted(

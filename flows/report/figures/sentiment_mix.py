@@ -16,15 +16,17 @@ from flows.report.theme import (
 
 
 def sentiment_mix(documents: pd.DataFrame) -> go.Figure:
+    """`documents`: record counts (column `n`) per channel and sentiment label."""
     docs = documents.assign(channel=documents["channel"].fillna("?"))
     present = set(docs["channel"])
     channels = [c for c in CHANNEL_NAMES if c in present] + sorted(present - set(CHANNEL_NAMES))
     rows = [("全部", docs)] + [(channel_name(c), docs[docs["channel"] == c]) for c in channels]
     fig = go.Figure()
     for sentiment in SENTIMENTS:
-        shares = [float((frame["sentiment_label"] == sentiment).mean()) if len(frame) else 0.0
+        counts = [int(frame.loc[frame["sentiment_label"] == sentiment, "n"].sum())
                   for _, frame in rows]
-        counts = [int((frame["sentiment_label"] == sentiment).sum()) for _, frame in rows]
+        totals = [int(frame["n"].sum()) for _, frame in rows]
+        shares = [c / t if t else 0.0 for c, t in zip(counts, totals, strict=True)]
         fig.add_bar(
             name=SENTIMENT_NAMES[sentiment], y=[name for name, _ in rows], x=shares,
             orientation="h", marker_color=SENTIMENT_COLORS[sentiment],
