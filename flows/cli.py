@@ -127,6 +127,9 @@ def _register_model_commands() -> None:
     eval_app.command("sentiment")(eval_sentiment)
     train_app.command("stages")(train_stages)
     eval_app.command("stages")(eval_stages)
+    from flows.commands.clauses import train_clauses
+
+    train_app.command("clauses")(train_clauses)
     from flows.commands.signals import eval_signals
 
     eval_app.command("signals")(eval_signals)

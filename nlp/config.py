@@ -126,6 +126,9 @@ class MentionSettings(Strict):
     enabled: bool = True
     emotions: Path = Path("configs/base/emotions.yaml")
     config: Path = Path("configs/base/mentions.yaml")  # extra aspect terms, clause polarity
+    # the learned clause model (nlp/clause_model.py, `voc train clauses`) that relabels each
+    # clause's stage and polarity after the rules; null: the rules alone
+    clause_model: Path | None = Path("models/clause-zh-v1")
 
 
 class RatingSource(Strict):

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from nlp.clause_model import NONE, ClauseInput, ClauseModel
 from nlp.config import read_yaml, validate
 from nlp.emotions import (
     CX_EMOTIONS,
@@ -112,6 +113,20 @@ class PolaritySpec(BaseModel):
     question_damping: float = Field(1.0, ge=0, le=1)
 
 
+class RelabelSpec(BaseModel):
+    """How the clause model's labels become mentions (nlp/clause_model.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # a clause whose stage probability is below this states no opinion (neutral)
+    min_stage_confidence: float = Field(0.0, ge=0, le=1)
+    # a clause whose polarity probability is below this is neutral
+    min_polarity_confidence: float = Field(0.0, ge=0, le=1)
+    # a clause of the stage of the mention before it, with the other polarity, joins that
+    # mention when it opens no contrast and its polarity probability is below this
+    join_below: float = Field(0.0, ge=0, le=1)
+
+
 class MentionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -126,6 +141,7 @@ class MentionConfig(BaseModel):
     # its own mention when the stage model gives it another stage with at least this
     # confidence; None: it always joins the mention before it
     clause_model_confidence: float | None = Field(None, ge=0, le=1)
+    relabel: RelabelSpec = Field(default_factory=RelabelSpec)
 
 
 def load_mention_config(path) -> MentionConfig:
@@ -411,9 +427,11 @@ class MentionExtractor:
                  sentiment: SentimentBackend, emotions: EmotionLexicon | None = None,
                  topic_keywords: Mapping[int, Sequence[str]] | None = None,
                  config: MentionConfig | None = None,
-                 tokenize_batch: Callable[[Sequence[str]], list[list[str]]] | None = None
-                 ) -> None:
+                 tokenize_batch: Callable[[Sequence[str]], list[list[str]]] | None = None,
+                 clause_model: ClauseModel | None = None) -> None:
         self.tokenize = tokenize
+        # relabels every clause after the rules (nlp/clause_model.py); None: the rules alone
+        self.clause_model = clause_model
         # `tokenize` of many texts at once (the segmenter's tokens_batch): same tokens, faster
         self.tokenize_batch = tokenize_batch or (lambda texts: [tokenize(t) for t in texts])
         self.config = config or MentionConfig()
@@ -660,6 +678,8 @@ class MentionExtractor:
                 if topics_left[key[:3]]:  # the sentence's next topic gets objects of its own
                     spans_of[key[:3]] = [_copy(m) for m in spans]
             self._score(unique, per_sentence, work)
+            if self.clause_model is not None:
+                self._relabel(unique, per_sentence, work)
         out: list[list[Mention]] = []
         used = [False] * len(unique)
         for key in keys:
@@ -670,6 +690,134 @@ class MentionExtractor:
                 used[j] = True
                 out.append(per_sentence[j])
         return out
+
+    def clause_inputs(self, texts: Sequence[str], stages: Sequence[str] | None = None,
+                      touchpoints: Sequence[str | None] | None = None
+                      ) -> list[tuple[list[Clause], list[ClauseInput]]]:
+        """Each sentence's clauses and what the clause model reads of them, from the rules'
+        mentions (the clause model itself is not applied): the training examples' features."""
+        n = len(texts)
+        keys = [(t, s or UNKNOWN, tp, OUTLIER) for t, s, tp in
+                zip(texts, stages or [UNKNOWN] * n, touchpoints or [None] * n, strict=True)]
+        with _gc_paused():
+            work = _ShardWork(self)
+            per_sentence = self._spans_batch([k[:3] for k in keys], work)
+            self._score(keys, per_sentence, work)
+            return self._clause_inputs(keys, per_sentence, work)
+
+    def _clause_inputs(self, sentences: Sequence[tuple[str, str, str | None, int]],
+                       per_sentence: Sequence[Sequence[Mention]], work: _ShardWork
+                       ) -> list[tuple[list[Clause], list[ClauseInput]]]:
+        out = []
+        for (text, sentence_stage, _, _), mentions in zip(sentences, per_sentence, strict=True):
+            clauses = work.clauses[text]
+            own: list[list[str]] = []
+            for clause in clauses:
+                ct = text[clause.start:clause.end]
+                own.append(self._clause_view(ct, clause, _covering(mentions, clause), work))
+            inputs = []
+            for i, clause in enumerate(clauses):
+                features = [*own[i], f"ss:{sentence_stage}",
+                            "first" if i == 0 else "", "last" if i == len(clauses) - 1 else ""]
+                for prefix, j in (("p", i - 1), ("n", i + 1)):  # the neighbours' rule view
+                    if 0 <= j < len(clauses):
+                        features += [prefix + f for f in own[j] if f[:3] in _CONTEXT]
+                    else:
+                        features.append(f"{prefix}:edge")
+                inputs.append(ClauseInput(text[clause.start:clause.end],
+                                          [f for f in features if f]))
+            out.append((clauses, inputs))
+        return out
+
+    def _clause_view(self, text: str, clause: Clause, mention: Mention | None,
+                     work: _ShardWork) -> list[str]:
+        """What the rules say about one clause, as feature words. (The word evidence and the
+        sentiment backend's score of the clause itself add nothing on held-out documents: the
+        rule mention's polarity carries them.)"""
+        tokens = work.tokens[text]
+        cue = work.cues[text]
+        features = [f"w:{t}" for t in tokens]
+        if cue.method == "cue":
+            features += [f"cue:{cue.stage}", *(f"cus:{s}" for s in cue.stages)]
+        if mention is not None:
+            features += [f"rs:{mention.stage}", f"rp:{mention.sentiment_label}",
+                         f"rm:{mention.stage_method}",
+                         f"rx:{mention.stage}/{mention.sentiment_label}"]
+        flags = {"contrast": clause.contrast, "setup": clause.setup, "asks": _asks(text),
+                 "waits": _waits(text), "comment": _comment_only(text),
+                 "verdict": text in work.verdicts, "stop": bool(_STOP.search(text)),
+                 "why": bool(_RHETORICAL.search(text))}
+        return features + [f"f:{name}" for name, on in flags.items() if on]
+
+    def _relabel(self, sentences: Sequence[tuple[str, str, str | None, int]],
+                 per_sentence: list[list[Mention]], work: _ShardWork) -> None:
+        """Every sentence's mentions again from the clause model's stage and polarity per
+        clause: adjacent clauses of one stage and polarity are one mention (a neutral clause
+        joins the mention of its stage before it), a clause about no stage belongs to the
+        mention before it (or, first, to the one after it)."""
+        inputs = self._clause_inputs(sentences, per_sentence, work)
+        predicted = iter(self.clause_model.predict([i for _, ins in inputs for i in ins]))
+        relabelled = []
+        for key, (clauses, ins), rules in zip(sentences, inputs, per_sentence, strict=True):
+            labels = [next(predicted) for _ in ins]
+            relabelled.append(self._clause_mentions(key, clauses, labels, rules, work))
+        per_sentence[:] = relabelled
+
+    def _clause_mentions(self, key: tuple[str, str, str | None, int], clauses: list[Clause],
+                         labels: Sequence[tuple[str, float, str, float, float]],
+                         rules: Sequence[Mention], work: _ShardWork) -> list[Mention]:
+        text, _, sentence_touchpoint, topic = key
+        if not clauses:
+            return []
+        mentions: list[Mention] = []
+        pending: int | None = None
+        spec = self.config.relabel
+        for clause, (stage, stage_p, polarity, confidence, score) in zip(clauses, labels,
+                                                                         strict=True):
+            if stage == NONE:
+                if mentions:
+                    mentions[-1].end = clause.end
+                elif pending is None:
+                    pending = clause.start
+                continue
+            if stage_p < spec.min_stage_confidence or confidence < spec.min_polarity_confidence:
+                polarity = "neutral"
+            last = mentions[-1] if mentions else None
+            if last is not None and last.stage == stage and (
+                    polarity in (last.sentiment_label, "neutral")  # "客服态度太差了，我很生气"
+                    or (not clause.contrast and confidence < spec.join_below)):
+                last.end = clause.end
+                if polarity == last.sentiment_label and abs(score) > abs(last.sentiment_score):
+                    last.sentiment_score, last.sentiment_confidence = score, confidence
+                continue
+            ct = text[clause.start:clause.end]
+            cue, rule = work.cues[ct], _covering(rules, clause)
+            if cue.method == "cue" and cue.stage == stage:
+                aspect, touchpoint = cue.evidence, cue.touchpoint
+            elif rule is not None and rule.stage == stage:
+                aspect, touchpoint = rule.aspect, rule.touchpoint
+            else:
+                aspect, touchpoint = self._topic_aspect(work.tokens[ct]), None
+            mentions.append(Mention(clause.start if pending is None else pending, clause.end,
+                                    aspect, stage, "clause", touchpoint,
+                                    sentiment_label=polarity, sentiment_score=score,
+                                    sentiment_confidence=confidence))
+            pending = None
+        if not mentions:  # no clause about a stage: the sentence is one unplaced mention
+            _, _, polarity, confidence, score = max(labels, key=lambda lab: abs(lab[4]))
+            mentions = [Mention(clauses[0].start, clauses[-1].end,
+                                self._topic_aspect(work.token_list(text)), UNKNOWN, "none",
+                                sentence_touchpoint, sentiment_label=polarity,
+                                sentiment_score=score, sentiment_confidence=confidence)]
+        spans = [text[m.start:m.end] for m in mentions]
+        work.tokenize(spans)
+        for mention, span in zip(mentions, spans, strict=True):
+            tokens = work.tokens[span]
+            felt = self.emotions.score(tokens) if self.emotions is not None else {}
+            mention.emotions = consistent_with(dict(felt), mention.sentiment_label)
+            used = self._topic_used(tokens)
+            mention.topic_id = topic if used is None else used
+        return mentions
 
     def _score(self, sentences: Sequence[tuple[str, str, str | None, int]],
                per_sentence: list[list[Mention]], work: _ShardWork) -> None:
@@ -839,6 +987,20 @@ class _ShardWork:
             return self.tags[tuple(tokens)]
         except KeyError:
             raise _Missing(tokens) from None
+
+
+# The rule features a clause also sees of its neighbours (cue, rule stage / polarity / both).
+_CONTEXT = ("cue", "rs:", "rp:", "rx:")
+
+
+def _covering(mentions: Sequence[Mention], clause: Clause) -> Mention | None:
+    """The mention that holds most of `clause`."""
+    best, most = None, 0
+    for mention in mentions:
+        overlap = min(mention.end, clause.end) - max(mention.start, clause.start)
+        if overlap > most:
+            best, most = mention, overlap
+    return best
 
 
 def merge_adjacent(mentions: list[Mention]) -> list[Mention]:

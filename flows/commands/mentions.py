@@ -82,8 +82,8 @@ def pair_scores(gold: Sequence[set[Pair]], predicted: Sequence[set[Pair]]) -> di
     }
 
 
-def predict_pairs(texts: Sequence[str], settings, comp) -> list[set[Pair]]:
-    extractor = make_extractor(settings, comp)
+def predict_pairs(texts: Sequence[str], settings, comp, extractor=None) -> list[set[Pair]]:
+    extractor = extractor or make_extractor(settings, comp)
     out = []
     for raw in texts:
         text = normalize_text(raw, simplified=settings.normalize.to_simplified).text

@@ -20,9 +20,16 @@ from nlp.mentions import (
 from nlp.painpoints import build_painpoints
 
 
+def rules_only(settings):
+    """The settings with the clause model switched off: these tests pin down the rules (the
+    clause model's features); tests/unit/test_clause_model.py covers the default."""
+    return settings.model_copy(update={"mentions": settings.mentions.model_copy(
+        update={"clause_model": None})})
+
+
 @pytest.fixture(scope="module")
 def extractor(settings, components):
-    return make_extractor(settings, components)
+    return make_extractor(rules_only(settings), components)
 
 
 def test_clauses_split_at_punctuation_and_contrast_with_offsets():
@@ -149,7 +156,7 @@ def test_an_aspectless_clause_the_classifier_places_surely_opens_its_own_mention
 
 def test_without_a_clause_threshold_an_aspectless_clause_joins_the_mention_before(
         settings, components):
-    extractor = make_extractor(settings, components)
+    extractor = make_extractor(rules_only(settings), components)
     extractor.config.clause_model_confidence = None
     [mentions] = extractor.extract(["店员态度很好，第二天就收到了货"])
     assert [(m.stage, m.stage_method) for m in mentions] == [("support", "cue")]
