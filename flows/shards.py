@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -64,11 +64,22 @@ def segment_sentences(records: Sequence[Record], settings: Settings,
     return frame
 
 
+def each_distinct(items: Sequence[Hashable], work: Callable[[list], list]) -> list:
+    """`work` over the distinct items only, its results handed back to every occurrence (in a
+    night, short sentences, greetings and agent scripts repeat; all of the per-sentence models
+    and rules here are pure functions of the sentence)."""
+    position: dict[Hashable, int] = {}
+    for item in items:
+        position.setdefault(item, len(position))
+    results = work(list(position)) if position else []
+    return [results[position[item]] for item in items]
+
+
 def add_sentiment(sentences: pd.DataFrame, comp: Components) -> pd.DataFrame:
     """Sentiment of customer sentences only; agent and system sentences stay unscored."""
     mask = (sentences["role"] == "customer").to_numpy()
     texts = sentences.loc[mask, "text"].tolist()
-    results = comp.sentiment.predict(texts) if texts else []
+    results = each_distinct(texts, comp.sentiment.predict)
     labels = [None] * len(sentences)
     scores = [float("nan")] * len(sentences)
     confidences = [float("nan")] * len(sentences)
@@ -83,7 +94,8 @@ def add_journey(sentences: pd.DataFrame, comp: Components) -> pd.DataFrame:
     n = len(sentences)
     mask = (sentences["role"] == "customer").to_numpy()
     tokens = sentences.loc[mask, "tokens"].tolist()
-    results = comp.tagger.tag(tokens) if tokens else []
+    results = each_distinct([tuple(t) for t in tokens],
+                            lambda distinct: comp.tagger.tag([list(t) for t in distinct]))
     stage, conf, method, evidence, touch = [None] * n, [float("nan")] * n, [None] * n, \
         [None] * n, [None] * n
     for i, r in zip(mask.nonzero()[0], results, strict=True):
@@ -94,7 +106,9 @@ def add_journey(sentences: pd.DataFrame, comp: Components) -> pd.DataFrame:
                            stage_method=pd.Series(method, **obj),
                            stage_evidence=pd.Series(evidence, **obj),
                            touchpoint=pd.Series(touch, **obj))
-    out["signals"] = [comp.detector.sentence_signals(tokens) for tokens in out["tokens"]]
+    signals = each_distinct([tuple(t) for t in out["tokens"]],
+                            lambda distinct: [comp.detector.sentence_signals(t) for t in distinct])
+    out["signals"] = [list(found) for found in signals]  # a list of its own per row
     return out
 
 

@@ -756,7 +756,14 @@ class MentionExtractor:
         joins the mention of its stage before it), a clause about no stage belongs to the
         mention before it (or, first, to the one after it)."""
         inputs = self._clause_inputs(sentences, per_sentence, work)
-        predicted = iter(self.clause_model.predict([i for _, ins in inputs for i in ins]))
+        flat = [i for _, ins in inputs for i in ins]
+        keys = [(i.text, i.meta()) for i in flat]
+        first: dict[tuple[str, str], int] = {}  # repeated clauses in the same context
+        for n, key in enumerate(keys):
+            first.setdefault(key, n)
+        unique = dict(zip(first, self.clause_model.predict([flat[n] for n in first.values()]),
+                          strict=True))
+        predicted = iter([unique[key] for key in keys])
         relabelled = []
         for key, (clauses, ins), rules in zip(sentences, inputs, per_sentence, strict=True):
             labels = [next(predicted) for _ in ins]
