@@ -770,6 +770,15 @@ class MentionExtractor:
             relabelled.append(self._clause_mentions(key, clauses, labels, rules, work))
         per_sentence[:] = relabelled
 
+    def _unplaceable(self, text: str, clause: Clause, rules: Sequence[Mention],
+                     work: _ShardWork) -> bool:
+        """A clause of one or two words that no cue, rule mention or sentence stage places
+        ("在吗", "你好"): too little for the model to place alone (chats open with them)."""
+        if not _comment_only(text) or work.cues[text].method == "cue":
+            return False
+        rule = _covering(rules, clause)
+        return rule is None or rule.stage == UNKNOWN
+
     def _clause_mentions(self, key: tuple[str, str, str | None, int], clauses: list[Clause],
                          labels: Sequence[tuple[str, float, str, float, float]],
                          rules: Sequence[Mention], work: _ShardWork) -> list[Mention]:
@@ -781,6 +790,9 @@ class MentionExtractor:
         spec = self.config.relabel
         for clause, (stage, stage_p, polarity, confidence, score) in zip(clauses, labels,
                                                                          strict=True):
+            if stage != NONE and self._unplaceable(text[clause.start:clause.end], clause, rules,
+                                                   work):
+                stage = NONE
             if stage == NONE:
                 if mentions:
                     mentions[-1].end = clause.end
@@ -810,12 +822,16 @@ class MentionExtractor:
                                     sentiment_label=polarity, sentiment_score=score,
                                     sentiment_confidence=confidence))
             pending = None
-        if not mentions:  # no clause about a stage: the sentence is one unplaced mention
-            _, _, polarity, confidence, score = max(labels, key=lambda lab: abs(lab[4]))
+        if not mentions:  # no clause about a stage: the sentence is one unplaced mention, with
+            # the rules' strongest opinion ("你好，在吗" is neutral)
+            strongest = max(rules, key=lambda m: abs(m.sentiment_score), default=None)
             mentions = [Mention(clauses[0].start, clauses[-1].end,
                                 self._topic_aspect(work.token_list(text)), UNKNOWN, "none",
-                                sentence_touchpoint, sentiment_label=polarity,
-                                sentiment_score=score, sentiment_confidence=confidence)]
+                                sentence_touchpoint)]
+            if strongest is not None:
+                mentions[0].sentiment_label = strongest.sentiment_label
+                mentions[0].sentiment_score = strongest.sentiment_score
+                mentions[0].sentiment_confidence = strongest.sentiment_confidence
         spans = [text[m.start:m.end] for m in mentions]
         work.tokenize(spans)
         for mention, span in zip(mentions, spans, strict=True):

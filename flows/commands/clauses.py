@@ -37,7 +37,8 @@ LABELLED = Path("data/labelled/mention_clauses.csv")
 # the mention evaluation sets: no training document may be a near copy of one of their texts
 EVALUATION_SETS = (Path("tests/data/mixed_aspects.csv"), Path("tests/data/mixed_aspects_test.csv"),
                    Path("tests/data/mixed_aspects_test2.csv"), Path("tests/data/mixed_aspects_test3.csv"),
-                   Path("tests/data/mixed_aspects_test4.csv"))
+                   Path("tests/data/mixed_aspects_test4.csv"), Path("tests/data/mixed_aspects_test5.csv"),
+                   Path("tests/data/mixed_aspects_test6.csv"))
 
 
 @dataclass
