@@ -800,7 +800,8 @@ class MentionExtractor:
                     pending = clause.start
                 continue
             if stage_p < spec.min_stage_confidence or confidence < spec.min_polarity_confidence:
-                polarity = "neutral"
+                # unsure: no opinion, and no score to pull a pain point's mean sentiment
+                polarity, score, confidence = "neutral", 0.0, 0.0
             last = mentions[-1] if mentions else None
             if last is not None and last.stage == stage and (
                     polarity in (last.sentiment_label, "neutral")  # "客服态度太差了，我很生气"

@@ -7,7 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flows.sources import call, chat, complaints, forum
-from flows.sources.base import QuarantineItem, RecordProblem, SourceBatch, SourceContext, quarantine
+from flows.sources.base import (
+    DrainFailed,
+    QuarantineItem,
+    RecordProblem,
+    SourceBatch,
+    SourceContext,
+    quarantine,
+)
 from nlp.errors import Reason
 from nlp.records import Record
 
@@ -38,6 +45,8 @@ def read_channel(channel: str, files: list[Path], ctx: SourceContext,
         batch.files.append(path.name)
         try:
             reader(path, ctx, batch)
+        except DrainFailed as exc:
+            raise exc.__cause__ from None
         except UnicodeDecodeError as exc:
             batch.read += 1
             quarantine(batch, path, "file", RecordProblem(Reason.UNDECODABLE, str(exc)), "")
@@ -45,7 +54,10 @@ def read_channel(channel: str, files: list[Path], ctx: SourceContext,
             log.warning("%s: cannot read %s: %s", channel, path, exc)
             batch.read += 1
             quarantine(batch, path, "file", RecordProblem(Reason.UNREADABLE_FILE, str(exc)), "")
-    batch.flush()
+    try:
+        batch.flush()
+    except DrainFailed as exc:
+        raise exc.__cause__ from None
     return batch
 
 

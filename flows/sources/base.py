@@ -52,7 +52,15 @@ class SourceBatch:
     def flush(self) -> None:
         if self.drain is not None and self.records:
             records, self.records = self.records, []
-            self.drain(records)
+            try:
+                self.drain(records)
+            except Exception as exc:
+                raise DrainFailed(str(exc)) from exc
+
+
+class DrainFailed(Exception):  # noqa: N818 - carries the drain's own error out of the reader
+    """Staging the records failed (a full disk, not a bad input file): `read_channel` raises
+    the cause so the read fails and is retried, instead of quarantining the file being read."""
 
 
 @dataclass(frozen=True, slots=True)

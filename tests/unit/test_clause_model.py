@@ -64,6 +64,7 @@ def test_a_stage_below_the_confidence_floor_states_no_opinion(settings, componen
     strict.config.relabel.min_stage_confidence = 1.0
     [mentions] = strict.extract(["味道不错，送餐太慢了"])
     assert {m.sentiment_label for m in mentions} == {"neutral"}
+    assert {m.sentiment_score for m in mentions} == {0.0}  # no pull on a cell's mean sentiment
 
 
 def test_the_model_beats_the_rules_on_feedback_it_never_saw(settings, components, extractor,

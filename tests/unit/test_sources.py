@@ -182,3 +182,16 @@ def test_a_draining_batch_hands_records_on_in_groups_and_keeps_counts(tmp_path):
     assert [r.source_id for g in groups for r in g] == [f"T{i}" for i in range(7)]
     assert batch.records == [] and batch.n_records == 7
     assert batch.read == 8 and len(batch.quarantine) == 1
+
+
+def test_a_staging_failure_fails_the_read_instead_of_quarantining_the_file(tmp_path):
+    # a full disk while staging is no bad input: the read fails (and is retried by the flow)
+    path = tmp_path / "t.csv"
+    rows = [f"T{i},2026-11-23 14:05:00,C{i},,,telecom,宽带第{i}天还没开通,\n" for i in range(7)]
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+
+    def full_disk(records):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        read_channel("complaint", [path], CTX, drain=full_disk, drain_every=3)
