@@ -21,9 +21,8 @@ from typing import Annotated
 import typer
 
 from flows.commands.analyze import ConfigOption
-from flows.commands.mentions import pair_scores, predict_pairs
+from flows.commands.mentions import pair_scores, predict_pairs, read_pairs_csv
 from flows.components import load_components
-from flows.corpus import read_labelled_csv
 from flows.mentions import make_extractor
 from flows.sentiment_data import evaluation_sentences, not_near_duplicates
 from nlp.clause_model import NONE, POLARITIES, ClauseInput, fit_clause_model, save_clause_model
@@ -55,22 +54,19 @@ class Document:
 
 
 def read_documents(path: Path, stages: set[str]) -> list[Document]:
-    """The labelled clauses grouped into documents, in file order; a bad label is an error
-    naming the row."""
-    texts, _ = read_labelled_csv(path, "text", None)
-    rows = {name: read_labelled_csv(path, "text", name)[1]
-            for name in ("doc_id", "stage", "polarity")}
+    """The labelled clauses grouped into documents, in file order; a missing column or a bad
+    label is an error naming it (and the row)."""
+    rows = read_pairs_csv(path, ("doc_id", "text", "stage", "polarity"))
     docs: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    for number, (text, doc_id, stage, polarity) in enumerate(
-            zip(texts, rows["doc_id"], rows["stage"], rows["polarity"], strict=True), start=2):
-        stage, polarity = stage.strip(), polarity.strip()
+    for number, row in enumerate(rows, start=2):
+        stage, polarity = row["stage"].strip(), row["polarity"].strip()
         if stage not in stages | {NONE}:
             raise ConfigError(f"'{path}' row {number}: stage '{stage}' is neither a journey "
                               f"stage nor '{NONE}'")
         if polarity not in POLARITIES:
             raise ConfigError(f"'{path}' row {number}: polarity '{polarity}' is not one of "
                               f"{', '.join(POLARITIES)}")
-        docs[doc_id.strip()].append((text, stage, polarity))
+        docs[row["doc_id"].strip()].append((row["text"], stage, polarity))
     return [Document(k, v) for k, v in docs.items()]
 
 

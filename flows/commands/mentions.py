@@ -41,12 +41,13 @@ def parse_pairs(value: str) -> set[Pair]:
     return pairs
 
 
-def read_pairs_csv(path: Path) -> list[dict]:
+def read_pairs_csv(path: Path, columns: Sequence[str] = ("id", "text", "pairs")) -> list[dict]:
+    """The rows with a text of a CSV in any supported encoding; missing `columns` are named."""
     if not path.is_file():
         raise ConfigError(f"data file '{path}' not found")
     text, _ = decode_bytes(path.read_bytes())
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = {"id", "text", "pairs"} - set(reader.fieldnames or [])
+    missing = set(columns) - set(reader.fieldnames or [])
     if missing:
         raise ConfigError(f"'{path}' lacks columns {sorted(missing)}")
     return [row for row in reader if (row.get("text") or "").strip()]

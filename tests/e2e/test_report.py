@@ -158,3 +158,25 @@ def test_voc_report_command_rebuilds_both_files(report, tmp_path):
     missing = subprocess.run([str(voc), "report", "--date", "2020-01-01", "--config", str(config)],
                              capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert missing.returncode == 2 and "E006" in missing.stderr
+
+
+def test_the_report_counts_agree_with_the_whole_tables(report, settings):
+    # the report holds the big tables as counts per key (read_counts), never their rows
+    from flows.report.data import kpis, load_report_data
+
+    tmp, _, _ = report
+    sink = DuckDBSink(tmp / "voc.duckdb")
+    data = load_report_data(sink, LAST, settings.report, settings.trends)
+    for name in ("utterances", "documents", "mentions"):
+        whole = sink.read_table(name, LAST)
+        assert int(data.tables[name]["n"].sum()) == len(whole) > 0
+    whole = sink.read_table("utterances", LAST)
+    counted = data.tables["utterances"]
+    key = ["channel", "stage", "sentiment_label"]
+    customer = whole[whole["role"] == "customer"]
+    expected = customer.groupby(key, dropna=False).size()
+    got = counted[counted["role"] == "customer"].groupby(key, dropna=False)["n"].sum()
+    assert got.sort_index().to_dict() == expected.sort_index().to_dict()
+    tile = next(k for k in kpis(data) if k.label == "负面句占比")
+    share = (customer["sentiment_label"] == "negative").mean()
+    assert tile.value == f"{100 * share:.1f}%" and f"{len(customer):,}" in tile.note
