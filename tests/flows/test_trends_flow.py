@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date
+from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import pytest
@@ -33,6 +35,13 @@ def day_inputs(root, day: date) -> None:
     (root / "complaints" / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+class ThreeDays(NamedTuple):
+    sink: DuckDBSink
+    before: pd.DataFrame  # painpoints of all three dates before the rerun
+    out: Path
+    flow_run_ids: list  # this module's flow runs (the Prefect server is shared by the session)
+
+
 @pytest.fixture(scope="module")
 def three_days(tmp_path_factory, prefect_harness):
     from flows.nightly import nightly
@@ -48,12 +57,13 @@ def three_days(tmp_path_factory, prefect_harness):
             sink={"path": str(tmp / "voc.duckdb")},
             topics={"min_topic_size": 50},  # one topic (-1) per stage: cells are stage x -1
             trends={"spike_min_history": 2})
-    for day in DAYS:
-        nightly(run_date=day, config_path=configs[day])
+    runs = [nightly(run_date=day, config_path=configs[day], return_state=True) for day in DAYS]
     sink = DuckDBSink(tmp / "voc.duckdb")
     before = sink.read_table("painpoints")
-    nightly(run_date=DAYS[1], config_path=configs[DAYS[1]])  # rerun of the middle date
-    return sink, before, tmp / "out"
+    # rerun of the middle date
+    runs.append(nightly(run_date=DAYS[1], config_path=configs[DAYS[1]], return_state=True))
+    assert all(state.is_completed() for state in runs)
+    return ThreeDays(sink, before, tmp / "out", [s.state_details.flow_run_id for s in runs])
 
 
 def cell(sink, day: date, stage: str) -> pd.Series:
@@ -62,21 +72,21 @@ def cell(sink, day: date, stage: str) -> pd.Series:
 
 
 def test_inputs_are_classified_as_designed(three_days):
-    sink, _, _ = three_days
+    sink = three_days.sink
     for day, (deliver, billing) in VOLUMES.items():
         assert int(cell(sink, day, "deliver").negative_count) == deliver
         assert int(cell(sink, day, "billing").negative_count) == billing
 
 
 def test_first_date_has_no_trend(three_days):
-    sink, _, _ = three_days
+    sink = three_days.sink
     row = cell(sink, DAYS[0], "deliver")
     assert pd.isna(row.trend_7d) and pd.isna(row.trend_28d) and pd.isna(row.spike_p)
     assert not row.spike and row.history_days == 0
 
 
 def test_second_date_against_one_earlier_date(three_days):
-    sink, _, _ = three_days
+    sink = three_days.sink
     row = cell(sink, DAYS[1], "deliver")
     # m = 2: (4 - 2) / 2 = 1.0; P(X >= 4 | 2) = 1 - e^-2 (1 + 2 + 2 + 4/3) = 0.142877
     assert row.trend_7d == pytest.approx(1.0) and row.trend_28d == pytest.approx(1.0)
@@ -85,7 +95,7 @@ def test_second_date_against_one_earlier_date(three_days):
 
 
 def test_third_date_spikes(three_days):
-    sink, _, _ = three_days
+    sink = three_days.sink
     row = cell(sink, DAYS[2], "deliver")
     # m = (2 + 4) / 2 = 3: (9 - 3) / 3 = 2.0; z = 6 / sqrt(3) = 3.4641
     # P(X >= 9 | 3) = 1 - e^-3 sum_{k<=8} 3^k / k! = 0.0038030
@@ -100,7 +110,7 @@ def test_third_date_spikes(three_days):
 
 
 def test_rerun_replaces_only_its_date(three_days):
-    sink, before, _ = three_days
+    sink, before = three_days.sink, three_days.before
     after = sink.read_table("painpoints")
     for day in (DAYS[0], DAYS[2]):
         pd.testing.assert_frame_equal(after[after["run_date"] == day].reset_index(drop=True),
@@ -111,27 +121,30 @@ def test_rerun_replaces_only_its_date(three_days):
 
 
 def test_each_run_writes_the_report(three_days):
-    _, _, out = three_days
+    out = three_days.out
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "2026-11-24" in html and '<meta charset="utf-8">' in html  # the last run's date
     assert (out / "report.xlsx").stat().st_size > 0
 
 
 def test_run_attaches_artifacts(three_days):
-    from prefect.client.orchestration import get_client
-
-    async def read():
-        async with get_client() as client:
-            return await client.read_artifacts()
-
     import asyncio
 
-    artifacts = asyncio.run(read())
-    keys = {a.key for a in artifacts}
-    assert {"voc-top-painpoints", "voc-run-summary"} <= keys
-    table = next(a for a in artifacts if a.key == "voc-top-painpoints")
-    data = table.data if isinstance(table.data, list) else json.loads(table.data)
-    assert data and {"stage", "priority", "trend_7d", "spike"} <= set(data[0])
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async def read(flow_run_id):
+        async with get_client() as client:
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+
+    # other modules' runs attach artifacts to the same server: read this module's runs only
+    for flow_run_id in three_days.flow_run_ids:
+        artifacts = {a.key: a for a in asyncio.run(read(flow_run_id))}
+        assert {"voc-top-painpoints", "voc-run-summary"} <= set(artifacts)
+        table = artifacts["voc-top-painpoints"]
+        data = table.data if isinstance(table.data, list) else json.loads(table.data)
+        assert data and {"stage", "priority", "trend_7d", "spike"} <= set(data[0])
 
 
 def comparable(frame: pd.DataFrame, name: str) -> pd.DataFrame:
