@@ -55,7 +55,7 @@ def _features() -> ColumnTransformer:
                                        alternate_sign=False, norm=None)),
             ("tfidf", TfidfTransformer(sublinear_tf=True)),
         ]), "text"),
-        ("meta", TfidfVectorizer(analyzer=_split, sublinear_tf=True), "meta"),
+        ("meta", TfidfVectorizer(analyzer=_split, sublinear_tf=True, min_df=2), "meta"),
     ])
 
 

@@ -721,7 +721,7 @@ class MentionExtractor:
                             "first" if i == 0 else "", "last" if i == len(clauses) - 1 else ""]
                 for prefix, j in (("p", i - 1), ("n", i + 1)):  # the neighbours' rule view
                     if 0 <= j < len(clauses):
-                        features += [prefix + f for f in own[j] if f[:3] in _CONTEXT]
+                        features += [prefix + f for f in own[j] if f.startswith(_CONTEXT)]
                     else:
                         features.append(f"{prefix}:edge")
                 inputs.append(ClauseInput(text[clause.start:clause.end],
@@ -1014,7 +1014,9 @@ class _ShardWork:
 
 
 # The rule features a clause also sees of its neighbours (cue, rule stage / polarity / both).
-_CONTEXT = ("cue", "rs:", "rp:", "rx:")
+# what a clause reads of its neighbours: their cue, the rules' stage and polarity, and their
+# words ("态度也好" after "骑手送餐很快" is still the delivery)
+_CONTEXT = ("cue:", "rs:", "rp:", "rx:", "w:")
 
 
 def _covering(mentions: Sequence[Mention], clause: Clause) -> Mention | None:

@@ -32,12 +32,12 @@ from nlp.normalize import normalize_text, split_sentences
 from nlp.sentiment.train import stable_bucket
 
 log = logging.getLogger(__name__)
-LABELLED = Path("data/labelled/mention_clauses.csv")
+LABELLED = Path("data/labelled/mention_clauses.csv.gz")
 # the mention evaluation sets: no training document may be a near copy of one of their texts
 EVALUATION_SETS = (Path("tests/data/mixed_aspects.csv"), Path("tests/data/mixed_aspects_test.csv"),
                    Path("tests/data/mixed_aspects_test2.csv"), Path("tests/data/mixed_aspects_test3.csv"),
                    Path("tests/data/mixed_aspects_test4.csv"), Path("tests/data/mixed_aspects_test5.csv"),
-                   Path("tests/data/mixed_aspects_test6.csv"))
+                   Path("tests/data/mixed_aspects_test6.csv"), Path("tests/data/mixed_aspects_test7.csv"))
 
 
 @dataclass

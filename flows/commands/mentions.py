@@ -12,6 +12,7 @@ Figures: share of expected pairs found (recall) and share of predicted pairs tha
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import re
@@ -42,10 +43,17 @@ def parse_pairs(value: str) -> set[Pair]:
 
 
 def read_pairs_csv(path: Path, columns: Sequence[str] = ("id", "text", "pairs")) -> list[dict]:
-    """The rows with a text of a CSV in any supported encoding; missing `columns` are named."""
+    """The rows with a text of a CSV (or gzip-compressed `.csv.gz`) in any supported encoding;
+    missing `columns` are named."""
     if not path.is_file():
         raise ConfigError(f"data file '{path}' not found")
-    text, _ = decode_bytes(path.read_bytes())
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise ConfigError(f"'{path}' is not a readable gzip file: {error}") from error
+    text, _ = decode_bytes(data)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     missing = set(columns) - set(reader.fieldnames or [])
     if missing:

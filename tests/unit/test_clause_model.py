@@ -46,6 +46,16 @@ def test_a_neutral_clause_joins_the_mention_of_its_stage(extractor):
     assert "anger" in mentions[0].emotions  # emotions of the whole mention's text
 
 
+def test_a_clause_reads_its_neighbours_words(extractor):
+    # "态度也好" names no stage; after "骑手送餐很快" it is still the delivery
+    [(clauses, inputs)] = extractor.clause_inputs(["骑手送餐很快，态度也好"])
+    assert len(clauses) == 2
+    assert "pw:送餐" in inputs[1].features and "nw:态度" in inputs[0].features
+    assert "p:edge" in inputs[0].features and "n:edge" in inputs[1].features
+    [mentions] = extractor.extract(["骑手送餐很快，态度也好"])
+    assert mention_pairs(mentions) == {("deliver", "positive")}
+
+
 def test_a_sentence_about_no_stage_is_one_unplaced_mention(extractor):
     # chats open with greetings: one or two words no cue or rule places are never placed by
     # the model alone, and the unplaced mention takes the rules' opinion
@@ -126,6 +136,21 @@ def test_a_bad_label_names_its_row(tmp_path, components):
     path.write_text(LABELLED + "a4,还行,use,good\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="row 8: polarity 'good'"):
         read_documents(path, set(components.taxonomy.stages))
+
+
+def test_labelled_clauses_are_read_from_a_gzip_file(tmp_path, components):
+    import gzip
+
+    stages = set(components.taxonomy.stages)
+    plain = tmp_path / "clauses.csv"
+    plain.write_text(LABELLED, encoding="utf-8")
+    packed = tmp_path / "clauses.csv.gz"
+    packed.write_bytes(gzip.compress(LABELLED.encode("gb18030")))  # any supported encoding
+    assert read_documents(packed, stages) == read_documents(plain, stages)
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(LABELLED.encode("utf-8"))
+    with pytest.raises(ConfigError, match="broken.csv.gz' is not a readable gzip file"):
+        read_documents(broken, stages)
 
 
 def test_without_the_model_file_the_error_says_how_to_get_one(settings, components, tmp_path):
