@@ -3,7 +3,7 @@
 The rules of nlp/mentions.py place mentions by cue phrases and score them with the sentiment
 backend and word lists; on feedback they were not tuned on they miss or misread about a third of
 the (stage, polarity) pairs. This model is trained on hand-labelled clauses
-(data/labelled/mention_clauses.csv) and reads, for each clause, its characters and words, and
+(data/labelled/mention_clauses.csv.gz) and reads, for each clause, its characters and words, and
 what the rules say about it and its neighbours: the cue stage, the stage and polarity of the rule
 mention it lies in, and whether it opens a contrast, asks, waits or states a promise. It relabels each clause; nlp/mentions.py then joins
 adjacent clauses of the same stage and polarity into mentions. So the rules are its features, not
