@@ -5,7 +5,8 @@ backend and word lists; on feedback they were not tuned on they miss or misread 
 the (stage, polarity) pairs. This model is trained on hand-labelled clauses
 (data/labelled/mention_clauses.csv.gz) and reads, for each clause, its characters and words, and
 what the rules say about it and its neighbours: the cue stage, the stage and polarity of the rule
-mention it lies in, and whether it opens a contrast, asks, waits or states a promise. It relabels each clause; nlp/mentions.py then joins
+mention it lies in, and whether it opens a contrast, asks, waits or states a promise; and the
+words of the clauses before and after it. It relabels each clause; nlp/mentions.py then joins
 adjacent clauses of the same stage and polarity into mentions. So the rules are its features, not
 its rivals: where they are right the model learns to trust them.
 """

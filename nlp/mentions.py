@@ -719,7 +719,7 @@ class MentionExtractor:
             for i, clause in enumerate(clauses):
                 features = [*own[i], f"ss:{sentence_stage}",
                             "first" if i == 0 else "", "last" if i == len(clauses) - 1 else ""]
-                for prefix, j in (("p", i - 1), ("n", i + 1)):  # the neighbours' rule view
+                for prefix, j in (("p", i - 1), ("n", i + 1)):  # the neighbours' words and rule view
                     if 0 <= j < len(clauses):
                         features += [prefix + f for f in own[j] if f.startswith(_CONTEXT)]
                     else:
@@ -1013,8 +1013,7 @@ class _ShardWork:
             raise _Missing(tokens) from None
 
 
-# The rule features a clause also sees of its neighbours (cue, rule stage / polarity / both).
-# what a clause reads of its neighbours: their cue, the rules' stage and polarity, and their
+# What a clause reads of its neighbours: their cue, the rules' stage and polarity, and their
 # words ("态度也好" after "骑手送餐很快" is still the delivery)
 _CONTEXT = ("cue:", "rs:", "rp:", "rx:", "w:")
 

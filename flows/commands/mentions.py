@@ -16,6 +16,7 @@ import gzip
 import io
 import json
 import re
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,10 +49,10 @@ def read_pairs_csv(path: Path, columns: Sequence[str] = ("id", "text", "pairs"))
     if not path.is_file():
         raise ConfigError(f"data file '{path}' not found")
     data = path.read_bytes()
-    if path.suffix == ".gz":
+    if path.name.lower().endswith(".gz"):
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError, zlib.error) as error:  # not gzip, cut off, corrupted
             raise ConfigError(f"'{path}' is not a readable gzip file: {error}") from error
     text, _ = decode_bytes(data)
     reader = csv.DictReader(io.StringIO(text, newline=""))

@@ -62,7 +62,8 @@ def three_days(tmp_path_factory, prefect_harness):
     before = sink.read_table("painpoints")
     # rerun of the middle date
     runs.append(nightly(run_date=DAYS[1], config_path=configs[DAYS[1]], return_state=True))
-    assert all(state.is_completed() for state in runs)
+    for state in runs:
+        assert state.is_completed(), state.message
     return ThreeDays(sink, before, tmp / "out", [s.state_details.flow_run_id for s in runs])
 
 
