@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import pickle
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from flows.components import Components, load_components
 from flows.staging import shard_path, write_parquet
 from nlp.config import Settings
+from nlp.distinct import each_distinct  # the per-sentence models here are pure
 from nlp.documents import build_documents, main_topics
 from nlp.normalize import detect_language, normalize_record
 from nlp.records import Record
@@ -62,17 +63,6 @@ def segment_sentences(records: Sequence[Record], settings: Settings,
     frame["tokens"] = comp.segmenter.tokens_batch(frame["text"].tolist())
     frame["language"] = [detect_language(t) for t in frame["text"]]
     return frame
-
-
-def each_distinct(items: Sequence[Hashable], work: Callable[[list], list]) -> list:
-    """`work` over the distinct items only, its results handed back to every occurrence (in a
-    night, short sentences, greetings and agent scripts repeat; all of the per-sentence models
-    and rules here are pure functions of the sentence)."""
-    position: dict[Hashable, int] = {}
-    for item in items:
-        position.setdefault(item, len(position))
-    results = work(list(position)) if position else []
-    return [results[position[item]] for item in items]
 
 
 def add_sentiment(sentences: pd.DataFrame, comp: Components) -> pd.DataFrame:

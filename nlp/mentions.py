@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nlp.clause_model import NONE, ClauseInput, ClauseModel
 from nlp.config import read_yaml, validate
+from nlp.distinct import each_distinct
 from nlp.emotions import (
     CX_EMOTIONS,
     POSITIVE_EMOTIONS,
@@ -756,14 +757,9 @@ class MentionExtractor:
         joins the mention of its stage before it), a clause about no stage belongs to the
         mention before it (or, first, to the one after it)."""
         inputs = self._clause_inputs(sentences, per_sentence, work)
-        flat = [i for _, ins in inputs for i in ins]
-        keys = [(i.text, i.meta()) for i in flat]
-        first: dict[tuple[str, str], int] = {}  # repeated clauses in the same context
-        for n, key in enumerate(keys):
-            first.setdefault(key, n)
-        unique = dict(zip(first, self.clause_model.predict([flat[n] for n in first.values()]),
-                          strict=True))
-        predicted = iter([unique[key] for key in keys])
+        predicted = iter(each_distinct(  # a clause repeated in the same context: once
+            [i for _, ins in inputs for i in ins], self.clause_model.predict,
+            key=lambda i: (i.text, i.meta())))
         relabelled = []
         for key, (clauses, ins), rules in zip(sentences, inputs, per_sentence, strict=True):
             labels = [next(predicted) for _ in ins]
@@ -825,14 +821,13 @@ class MentionExtractor:
             pending = None
         if not mentions:  # no clause about a stage: the sentence is one unplaced mention, with
             # the rules' strongest opinion ("你好，在吗" is neutral)
-            strongest = max(rules, key=lambda m: abs(m.sentiment_score), default=None)
+            strongest = max(rules, key=lambda m: abs(m.sentiment_score),
+                            default=Mention(0, 0, "", UNKNOWN, "none", None))  # neutral, 0
             mentions = [Mention(clauses[0].start, clauses[-1].end,
                                 self._topic_aspect(work.token_list(text)), UNKNOWN, "none",
-                                sentence_touchpoint)]
-            if strongest is not None:
-                mentions[0].sentiment_label = strongest.sentiment_label
-                mentions[0].sentiment_score = strongest.sentiment_score
-                mentions[0].sentiment_confidence = strongest.sentiment_confidence
+                                sentence_touchpoint, sentiment_label=strongest.sentiment_label,
+                                sentiment_score=strongest.sentiment_score,
+                                sentiment_confidence=strongest.sentiment_confidence)]
         spans = [text[m.start:m.end] for m in mentions]
         work.tokenize(spans)
         for mention, span in zip(mentions, spans, strict=True):

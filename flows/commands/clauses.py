@@ -24,7 +24,7 @@ from flows.commands.analyze import ConfigOption
 from flows.commands.mentions import pair_scores, predict_pairs, read_pairs_csv
 from flows.components import load_components
 from flows.mentions import make_extractor
-from flows.sentiment_data import evaluation_sentences, not_near_duplicates
+from flows.sentiment_data import ROOT, evaluation_sentences, not_near_duplicates
 from nlp.clause_model import NONE, POLARITIES, ClauseInput, fit_clause_model, save_clause_model
 from nlp.config import load_settings
 from nlp.errors import ConfigError
@@ -33,11 +33,9 @@ from nlp.sentiment.train import stable_bucket
 
 log = logging.getLogger(__name__)
 LABELLED = Path("data/labelled/mention_clauses.csv.gz")
-# the mention evaluation sets: no training document may be a near copy of one of their texts
-EVALUATION_SETS = (Path("tests/data/mixed_aspects.csv"), Path("tests/data/mixed_aspects_test.csv"),
-                   Path("tests/data/mixed_aspects_test2.csv"), Path("tests/data/mixed_aspects_test3.csv"),
-                   Path("tests/data/mixed_aspects_test4.csv"), Path("tests/data/mixed_aspects_test5.csv"),
-                   Path("tests/data/mixed_aspects_test6.csv"), Path("tests/data/mixed_aspects_test7.csv"))
+# the mention evaluation sets (every tests/data/mixed_aspects*.csv, so a new one cannot be
+# forgotten): no training document may be a near copy of one of their texts
+EVALUATION_SETS = tuple(p.relative_to(ROOT) for p in sorted(ROOT.glob("tests/data/mixed_aspects*.csv")))
 
 
 @dataclass

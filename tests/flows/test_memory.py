@@ -119,17 +119,3 @@ def test_a_retried_read_stages_each_record_once(tmp_path, settings):
                for j in jobs) == 2 + 8 and duplicates == ["forum:1"]
     assert sorted(p.name for p in tmp_path.rglob("*.pkl")) == sorted(
         j.path("records", "pkl").name for j in jobs)
-
-
-def test_each_distinct_works_once_per_item_and_answers_every_occurrence():
-    from flows.shards import each_distinct
-
-    seen = []
-
-    def work(items):
-        seen.append(list(items))
-        return [item.upper() for item in items]
-
-    assert each_distinct(["a", "b", "a", "c", "b"], work) == ["A", "B", "A", "C", "B"]
-    assert seen == [["a", "b", "c"]]
-    assert each_distinct([], work) == [] and len(seen) == 1  # nothing to do: no call
